@@ -32,7 +32,12 @@ class DataConfig(StrictModel):
     text_column: str = "text"
     split_column: str = "split"
     video_extension: str = Field(".mp4", description="appended to ids for layouts that name videos by id")
-    num_frames: int = Field(16, ge=1, le=1024, description="frames per clip the model sees")
+    num_frames: int = Field(16, ge=1, le=1024, description="frames per clip the model sees (fixed-count mode)")
+    sample_fps: float | None = Field(
+        None, gt=0, le=120, description="keep this many frames per second of video (time-based mode); clips keep their length"
+    )
+    min_frames: int = Field(4, ge=1, description="time-based mode: shorter clips are stretched to this many frames")
+    max_frames: int = Field(128, ge=1, le=4096, description="time-based mode: longer clips are sampled evenly down to this")
     cache_frames: int | None = Field(
         None, ge=1, le=4096, description="frames stored per clip; more than num_frames enables temporal jitter"
     )
@@ -48,14 +53,28 @@ class DataConfig(StrictModel):
     )
     prepare_workers: int | None = Field(None, ge=1, description="processes for prepare; default all cores")
 
+    gloss_column: str = Field("gloss", description="generic layout: optional column of space-separated glosses")
+
     @property
     def stored_frames(self) -> int:
+        """Fixed-count mode: frames stored per clip (time-based mode stores each clip's own count)."""
         return self.cache_frames if self.cache_frames is not None else self.num_frames
+
+    @property
+    def time_based(self) -> bool:
+        return self.sample_fps is not None
+
+    @property
+    def planning_frames(self) -> int:
+        """Frames per clip to plan memory and FLOPs for when no real length distribution is at hand."""
+        return self.max_frames if self.time_based else self.num_frames
 
     @model_validator(mode="after")
     def _check(self) -> DataConfig:
         if self.cache_frames is not None and self.cache_frames < self.num_frames:
             raise ValueError(f"data.cache_frames ({self.cache_frames}) must be >= data.num_frames ({self.num_frames})")
+        if self.min_frames > self.max_frames:
+            raise ValueError(f"data.min_frames ({self.min_frames}) must be <= data.max_frames ({self.max_frames})")
         if self.val_fraction + self.test_fraction >= 1.0:
             raise ValueError("data.val_fraction + data.test_fraction must leave room for a train split (< 1.0)")
         return self
@@ -70,12 +89,22 @@ class EncoderConfig(StrictModel):
     vit_mlp_dim: int = Field(4096, ge=8)
     patch_size: int = Field(16, ge=1)
     frame_pool: Literal["token", "avg"] = "token"
+    conv_stem: bool = Field(False, description="a small strided conv stack instead of the one-conv patch embedding")
     pretrained: str | None = Field(None, description="timm pretrained tag (needs network) or a local .pth/.safetensors")
+    pixel_mean: tuple[float, float, float] | None = Field(
+        None, description="RGB mean in 0..1 the backbone expects; default: the timm tag's pretrained config, else ImageNet's"
+    )
+    pixel_std: tuple[float, float, float] | None = Field(None, description="RGB std in 0..1; default as pixel_mean")
     grad_checkpointing: bool = False
     drop_path_rate: float = Field(0.0, ge=0.0, lt=1.0)
 
     @model_validator(mode="after")
     def _check(self) -> EncoderConfig:
+        if self.conv_stem and self.patch_size % 4:
+            raise ValueError(f"encoder.conv_stem needs encoder.patch_size divisible by 4 (got {self.patch_size})")
+        if self.conv_stem and self.pretrained:
+            raise ValueError("encoder.conv_stem replaces the patch embedding, so encoder.pretrained weights cannot load; "
+                             "use one or the other")
         if self.vit_hidden_dim % self.vit_num_heads:
             raise ValueError(
                 f"encoder.vit_hidden_dim ({self.vit_hidden_dim}) must be divisible by encoder.vit_num_heads ({self.vit_num_heads})"
@@ -84,6 +113,10 @@ class EncoderConfig(StrictModel):
 
 
 class TemporalConfig(StrictModel):
+    normalization: Literal["both", "frame", "clip"] = Field(
+        "both", description="frame: per-frame LayerNorm; clip: standardise over the clip (erases what is held still); "
+        "both: per-frame features and their change from the clip mean, side by side"
+    )
     num_temporal_conv: int = Field(4, ge=0)
     hidden_dim: int | None = Field(None, ge=8, description="width of the temporal blocks; default the ViT width")
     kernel_size: int = Field(3, ge=1)
@@ -139,6 +172,11 @@ class TrainingConfig(StrictModel):
     compile: bool = False
     seed: int = 42
     num_workers: int = Field(4, ge=0, description="data-loader worker processes")
+    gloss_loss_weight: float = Field(
+        0.0, ge=0.0, description="weight of a CTC gloss-recognition loss on the temporal features (needs glosses in the data)"
+    )
+    max_frames_per_batch: int = Field(0, ge=0, description="time-based mode: fill a batch up to this many padded frames "
+                                      "instead of batch_size clips (0 = batch_size clips)")
     temporal_jitter: bool = True
     spatial_jitter_px: int = Field(4, ge=0)
     horizontal_flip: bool = False

@@ -78,3 +78,50 @@ def test_augmented_batches_are_the_same_with_or_without_workers(prepared: Path) 
 def test_missing_cache_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="run `isltk prepare`"):
         PreparedClips(tmp_path, "train", Vocabulary.build([["a"]]), Augment(4), 8)
+
+
+def spread_lengths(count: int, seed: int = 0) -> list[int]:
+    """Clip lengths spread 10x (10..100 frames), as sentence-level corpora have."""
+    return np.random.default_rng(seed).integers(10, 101, count).tolist()
+
+
+@pytest.mark.parametrize("max_frames", [0, 640])
+def test_length_buckets_waste_little_padding(max_frames: int) -> None:
+    lengths = spread_lengths(600)
+    sampler = ShardedBatchSampler(600, 16, seed=2, lengths=lengths, max_frames=max_frames)
+    padded = real = 0
+    for batch in sampler:
+        padded += max(lengths[i] for i in batch) * len(batch)
+        real += sum(lengths[i] for i in batch)
+        if max_frames:
+            assert max(lengths[i] for i in batch) * len(batch) <= max_frames or len(batch) == 1
+    assert 1 - real / padded <= 0.10
+    unbucketed = ShardedBatchSampler(600, 16, seed=2)
+    waste = 1 - sum(lengths) / sum(max(lengths[i] for i in b) * len(b) for b in unbucketed)
+    assert waste > 0.3  # what bucketing saves
+
+
+def test_length_buckets_are_deterministic_distributed_and_resumable() -> None:
+    lengths = spread_lengths(200, seed=1)
+    ranks = [ShardedBatchSampler(200, 4, world=2, rank=r, seed=5, lengths=lengths, max_frames=300) for r in range(2)]
+    for sampler in ranks:
+        sampler.set_epoch(3)
+    batches = [list(s) for s in ranks]
+    assert len(batches[0]) == len(batches[1]) == ranks[0].batches_per_epoch()  # every rank takes the same steps
+    seen = [i for rank in batches for batch in rank for i in batch]
+    assert len(seen) == len(set(seen))
+    again = ShardedBatchSampler(200, 4, world=2, rank=0, seed=5, lengths=lengths, max_frames=300)
+    again.set_epoch(3, start_batch=5)
+    assert list(again) == batches[0][5:]
+    again.set_epoch(4)
+    assert list(again) != batches[0]
+
+
+def test_variable_length_clips_are_padded_and_masked() -> None:
+    items = [(torch.ones(n, 4, 4, 3, dtype=torch.uint8), torch.tensor([2, 5, 3]), torch.tensor([1, 2][:g]))
+             for n, g in ((3, 2), (7, 0))]
+    batch = collate(items)
+    assert batch["frames"].shape[:2] == (2, 7)
+    assert batch["frame_mask"].sum(1).tolist() == [3, 7]
+    assert batch["frames"][0, 3:].max() == 0
+    assert batch["gloss_lengths"].tolist() == [2, 0] and batch["glosses"].tolist() == [[1, 2], [0, 0]]

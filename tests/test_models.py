@@ -1,11 +1,14 @@
 import math
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 import torch
 
 from isltk.errors import CheckpointError
 from isltk.models.encoder import build_vit, load_pretrained
+from isltk.models.objective import objective
 from isltk.models.search import beam_search, greedy_search
 from isltk.models.translator import (
     BOS_ID,
@@ -43,7 +46,8 @@ def test_every_preset_runs_forward_and_backward(name: str) -> None:
         video = torch.randn(2, frames, 3, cfg.image_size, cfg.image_size)
         mask = torch.ones(2, frames, dtype=torch.bool)
         tokens = torch.randint(4, 50, (2, 7))
-    loss_sum, count = model.loss(video, mask, tokens)
+    result = objective(model(video, mask, tokens), tokens, cfg.decoder.label_smoothing)
+    loss_sum, count = result.total, result.tokens
     loss_sum.backward()
     assert model.encoder.vit.patch_embed.proj.weight.grad is not None
     assert model.decoder.token_embedding.weight.grad is not None
@@ -81,7 +85,8 @@ def test_padding_does_not_change_the_output() -> None:
     m = int(short_mask.sum())
     assert torch.equal(long_mask[0, :m], short_mask[0]) and not long_mask[0, m:].any()
     torch.testing.assert_close(long_memory[:, :m], short_memory, atol=1e-5, rtol=1e-5)
-    torch.testing.assert_close(model(padded, mask, tokens), model(video, torch.ones(1, 6, dtype=torch.bool), tokens), atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(model(padded, mask, tokens).logits, model(video, torch.ones(1, 6, dtype=torch.bool), tokens).logits,
+                               atol=1e-5, rtol=1e-5)
 
 
 def test_beam_of_one_equals_greedy() -> None:
@@ -147,7 +152,7 @@ def test_tiny_model_overfits_a_handful_of_synthetic_clips(tmp_path: Path) -> Non
     frames, mask, tokens = model.normalize(batch["frames"]), batch["frame_mask"], batch["tokens"]
     before = {k: v.clone() for k, v in model.state_dict().items()}
     for _ in range(300):
-        summed, count = sequence_loss(model(frames, mask, tokens), tokens[:, 1:], PAD_ID, 0.0)
+        summed, count = sequence_loss(model(frames, mask, tokens).logits, tokens[:, 1:], PAD_ID, 0.0)
         optimizer.zero_grad()
         (summed / count).backward()
         optimizer.step()
@@ -166,3 +171,126 @@ def preset_config_with_dropout(dropout: float):
     cfg.temporal.dropout = dropout
     cfg.decoder.dropout = dropout
     return cfg
+
+
+def static_clip(frame: torch.Tensor, frames: int) -> torch.Tensor:
+    return frame[None, None].expand(1, frames, *frame.shape).clone()
+
+
+@pytest.mark.parametrize("normalization", ["both", "frame"])
+def test_different_static_clips_give_different_memory(normalization: str) -> None:
+    """A handshape held still must reach the decoder: two different still clips -> different memory."""
+    torch.manual_seed(0)
+    cfg = preset_model_config("tiny", vocab_size=20)
+    cfg = cfg.model_copy(update={"temporal": cfg.temporal.model_copy(update={"normalization": normalization})})
+    model = SignTranslator(cfg).eval()
+    a, b = torch.randn(2, 3, 48, 48)
+    for frames in (1, 6):
+        mask = torch.ones(1, frames, dtype=torch.bool)
+        memory_a, _ = model.forward_features(static_clip(a, frames), mask)
+        memory_b, _ = model.forward_features(static_clip(b, frames), mask)
+        assert (memory_a - memory_b).abs().mean() > 0.05
+
+
+def test_per_clip_normalisation_alone_erases_still_clips() -> None:
+    """Why `clip` is not the default: it maps every still clip to the same memory."""
+    torch.manual_seed(0)
+    cfg = preset_model_config("tiny", vocab_size=20)
+    cfg = cfg.model_copy(update={"temporal": cfg.temporal.model_copy(update={"normalization": "clip"})})
+    model = SignTranslator(cfg).eval()
+    a, b = torch.randn(2, 3, 48, 48)
+    mask = torch.ones(1, 4, dtype=torch.bool)
+    memory_a, _ = model.forward_features(static_clip(a, 4), mask)
+    memory_b, _ = model.forward_features(static_clip(b, 4), mask)
+    assert (memory_a - memory_b).abs().max() < 1e-4
+
+
+def test_gloss_ctc_loss_counts_only_clips_with_glosses() -> None:
+    torch.manual_seed(0)
+    cfg = preset_model_config("tiny", vocab_size=20).model_copy(update={"gloss_vocab_size": 9})
+    model = SignTranslator(cfg)
+    video, mask = clip_batch(2, 8)
+    tokens = torch.tensor([[BOS_ID, 5, 6, EOS_ID], [BOS_ID, 7, EOS_ID, 0]])
+    glosses, lengths = torch.tensor([[4, 5, 6], [0, 0, 0]]), torch.tensor([3, 0])
+    output = model(video, mask, tokens)
+    assert output.gloss_logits is not None and output.gloss_logits.shape[-1] == 9
+    both = objective(output, tokens, 0.0, glosses, lengths, gloss_weight=1.0)
+    first = objective(model(video[:1], mask[:1], tokens[:1]), tokens[:1], 0.0, glosses[:1], lengths[:1], gloss_weight=1.0)
+    assert both.gloss is not None and both.gloss.item() > 0
+    torch.testing.assert_close(both.gloss, first.gloss)  # the clip without glosses adds nothing
+    both.total.backward()
+    assert model.gloss_head.weight.grad is not None and model.encoder.vit.patch_embed.proj.weight.grad is not None
+
+
+def test_learns_still_clips_told_apart_only_by_hand_shape() -> None:
+    """Greeting-like clips: the same place, no movement, only the hand shape differs; unseen signers at test."""
+    from isltk.config import load_config
+    from isltk.data.signing import Sign, Signer, make_signer, render
+
+    shapes = ["fist", "flat", "point", "v"]
+    table = {shape.upper(): Sign(shape, "chest", "hold", False) for shape in shapes}
+
+    def clips(signers: list[Signer]) -> tuple[torch.Tensor, torch.Tensor]:
+        frames, labels = [], []
+        for s, signer in enumerate(signers):
+            for label, gloss in enumerate(table):
+                video = np.stack(render((gloss,), signer, seed=s, table=table)[:4])
+                frames.append(torch.from_numpy(np.stack([cv2.resize(f, (64, 64), interpolation=cv2.INTER_AREA) for f in video])))
+                labels.append(label)
+        return torch.stack(frames), torch.tensor(labels)
+
+    cfg = load_config("configs/signing.yaml").model_copy()
+    torch.manual_seed(0)
+    model = SignTranslator(ModelConfig.from_config(cfg, vocab_size=4 + len(shapes)))
+    train_frames, train_labels = clips([make_signer(i) for i in range(6)])
+    test_frames, test_labels = clips([make_signer(i) for i in (300, 301)])
+    tokens = torch.stack([torch.tensor([BOS_ID, 4 + int(y), EOS_ID]) for y in train_labels])
+    optimizer = torch.optim.AdamW(model.parameters(), lr=2e-3)
+    mask = torch.ones(train_frames.shape[:2], dtype=torch.bool)
+    for _ in range(120):
+        loss = objective(model(model.normalize(train_frames), mask, tokens), tokens, 0.0)
+        optimizer.zero_grad()
+        (loss.total / loss.tokens).backward()
+        optimizer.step()
+    model.eval()
+
+    def accuracy(frames: torch.Tensor, labels: torch.Tensor) -> float:
+        hyps = model.translate(model.normalize(frames), torch.ones(frames.shape[:2], dtype=torch.bool), max_length=3)
+        return float(np.mean([h.tokens[:1] == [4 + int(y)] for h, y in zip(hyps, labels, strict=True)]))
+
+    assert accuracy(train_frames, train_labels) == 1.0
+    assert accuracy(test_frames, test_labels) >= 0.75
+
+
+def test_pixel_normalisation_comes_from_the_pretrained_backbone() -> None:
+    from isltk.config import Config
+
+    def resolved(**encoder) -> ModelConfig:
+        return ModelConfig.from_config(Config.model_validate({"encoder": encoder}), vocab_size=10)
+
+    augreg = resolved(pretrained="vit_large_patch16_224.augreg_in21k_ft_in1k")  # read from timm's registry, no download
+    assert augreg.pixel_mean == (0.5, 0.5, 0.5) and augreg.pixel_std == (0.5, 0.5, 0.5)
+    clip = resolved(pretrained="vit_large_patch14_clip_224.openai")
+    assert clip.pixel_mean[0] == pytest.approx(0.4815, abs=1e-4)
+    assert resolved().pixel_mean == (0.485, 0.456, 0.406)  # from scratch: ImageNet's
+    assert resolved(pixel_mean=(0.1, 0.2, 0.3), pixel_std=(1, 1, 1)).pixel_mean == (0.1, 0.2, 0.3)
+    model = SignTranslator(augreg.model_copy(update={"encoder": preset_model_config("tiny").encoder, "image_size": 48}))
+    normalised = model.normalize(torch.full((1, 1, 2, 2, 3), 255, dtype=torch.uint8))
+    torch.testing.assert_close(normalised, torch.ones_like(normalised))  # (1 - 0.5) / 0.5
+    assert ModelConfig.model_validate_json(augreg.model_dump_json()) == augreg  # stored in checkpoints as is
+
+
+def test_offline_timm_tag_is_a_one_line_error_naming_the_local_file_option() -> None:
+    import os
+    import subprocess
+    import sys
+
+    code = ("from isltk.models.encoder import build_vit, load_pretrained\n"
+            "from isltk.models.translator import preset_model_config\n"
+            "cfg = preset_model_config('tiny')\n"
+            "try:\n    load_pretrained(build_vit(cfg.encoder, 48), 'vit_tiny_patch16_224.augreg_in21k_ft_in1k')\n"
+            "except Exception as exc:\n    print(type(exc).__name__, exc)\n")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120).stdout.strip()
+    assert out.startswith("CheckpointError") and "\n" not in out
+    assert "encoder.pretrained=/path/to/vit.safetensors" in out

@@ -97,3 +97,16 @@ def test_ffmpeg_sees_real_codecs(video_dir: Path) -> None:
     write_video_ffmpeg(path, ramp_frames(5), 25, codec="hevc")
     out = subprocess.run([ffmpeg_executable(), "-i", str(path)], capture_output=True, text=True).stderr
     assert "hevc" in out
+
+
+def test_time_based_sampling_follows_the_clip_duration(video_dir: Path) -> None:
+    from isltk.data.video import FrameSampling
+
+    path = video_dir / "ramp.mp4"
+    write_video_ffmpeg(path, ramp_frames(40), 25)  # 1.6 s
+    clip = decode_video(path, FrameSampling(fps=10), 32)
+    assert len(clip.frames) == 16  # 1.6 s x 10 frames/s
+    assert [frame_index(f) for f in clip.frames] == sorted({frame_index(f) for f in clip.frames})  # distinct, in order
+    assert len(decode_video(path, FrameSampling(fps=50), 32).frames) == 40  # never more than the clip has
+    assert len(decode_video(path, FrameSampling(fps=5, min_frames=12), 32).frames) == 12  # a short clip is stretched
+    assert len(decode_video(path, FrameSampling(fps=25, max_frames=10), 32).frames) == 10  # a long one sampled down

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +11,11 @@ import typer
 
 from isltk.cli.common import handle_errors, stdout
 from isltk.cli.progress import make_progress
+
+
+class Style(str, Enum):
+    signing = "signing"
+    simple = "simple"
 
 
 @handle_errors
@@ -20,12 +26,16 @@ def synth(
     test: Annotated[int, typer.Option(min=0, help="Test clips (unseen sentence combinations).")] = 48,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed writes the same corpus.")] = 0,
     workers: Annotated[int | None, typer.Option("--workers", "-j", min=1, help="Processes (default all cores).")] = None,
+    style: Annotated[Style, typer.Option(help="signing: skin-coloured hands, held greetings, 1-9 signs, unseen signers "
+                                         "in val/test; simple: one coloured shape per gloss (easy).")] = Style.signing,
 ) -> None:
-    """Write a SYNTHETIC sign corpus: real MPEG-4 videos of gesture 'signs' plus a video,text,split CSV."""
+    """Write a SYNTHETIC sign corpus: real MPEG-4 videos plus a video,text,split,gloss CSV."""
+    from isltk.data.signing import make_signing_corpus
     from isltk.data.synth import make_corpus
 
+    make = make_signing_corpus if style == Style.signing else make_corpus
     progress = make_progress("clips")
-    task = progress.add_task("synthesising", total=train + val + test)
+    task = progress.add_task(f"synthesising ({style.value})", total=train + val + test)
     with progress:
-        csv_path = make_corpus(out_dir, train, val, test, seed, workers or os.cpu_count() or 1, lambda: progress.advance(task))
+        csv_path = make(out_dir, train, val, test, seed, workers or os.cpu_count() or 1, lambda: progress.advance(task))
     stdout.print(f"synthetic corpus: {train + val + test} clips in {out_dir / 'videos'}, sentences in {csv_path}")

@@ -39,7 +39,7 @@ def train(
     task = progress.add_task("training", total=None, stats="")
 
     def on_start(info: dict) -> None:
-        summary = summarize(ModelConfig.from_config(cfg, info["vocab_size"]), cfg.data.num_frames)
+        summary = summarize(ModelConfig.from_config(cfg, info["vocab_size"]), cfg.data.planning_frames)
         stderr.print(f"run folder {info['run_dir']} | device {info['device']} x{info['world']} | precision {info['amp']} | "
                      f"{info['train_clips']} train / {info['val_clips']} val clips | {info['steps_per_epoch']} steps/epoch")
         stderr.print(f"model: {summary.parameters['total'] / 1e6:.3g} M parameters (ViT {summary.parameters['encoder'] / 1e6:.3g} M), "

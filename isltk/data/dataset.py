@@ -9,7 +9,6 @@ normalises them there.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,8 +24,8 @@ from isltk.errors import DataError
 
 @dataclass(frozen=True)
 class Augment:
-    frames: int  # frames the model sees
-    temporal_jitter: bool = False
+    frames: int | None  # frames the model sees; None: every stored frame (time-based caches)
+    temporal_jitter: bool = False  # fixed count: a random frame per segment; time-based: tempo change
     spatial_jitter_px: int = 0
     horizontal_flip: bool = False  # off by default: handedness carries meaning in signing
 
@@ -55,13 +54,23 @@ def shift_frames(frames: np.ndarray, dy: int, dx: int) -> np.ndarray:
     return out
 
 
-class PreparedClips(Dataset):
-    """One split of a prepared cache. Item: (uint8 frames (T, H, W, 3), token ids with BOS/EOS)."""
+TEMPO_RANGE = (0.8, 1.25)  # time-based temporal jitter: the clip signed up to 25% faster or slower
 
-    def __init__(self, prepared_dir: Path, split: str, vocab: Vocabulary, augment: Augment, max_length: int, seed: int = 0) -> None:
+
+def clip_lengths(records: list[dict]) -> list[int]:
+    """Stored frames per clip (manifest field `frames`; caches made before it held a fixed count)."""
+    return [int(r.get("frames") or 0) for r in records]
+
+
+class PreparedClips(Dataset):
+    """One split of a prepared cache. Item: (uint8 frames (T, H, W, 3), token ids with BOS/EOS, gloss ids)."""
+
+    def __init__(self, prepared_dir: Path, split: str, vocab: Vocabulary, augment: Augment, max_length: int, seed: int = 0,
+                 gloss_vocab: Vocabulary | None = None) -> None:
         self.dir = prepared_dir
         self.records = [r for r in load_manifest(prepared_dir) if r["split"] == split]
         self.vocab, self.augment, self.max_length, self.seed = vocab, augment, max_length, seed
+        self.gloss_vocab = gloss_vocab
         self.epoch = 0
 
     def __len__(self) -> int:
@@ -72,7 +81,14 @@ class PreparedClips(Dataset):
 
     def frames(self, index: int, rng: np.random.Generator | None) -> np.ndarray:
         stored = np.load(self.dir / "clips" / f"{self.records[index]['key']}.npy", mmap_mode="r")
-        picked = np.asarray(stored[frame_indices(len(stored), self.augment.frames, rng if self.augment.temporal_jitter else None)])
+        jitter = rng if self.augment.temporal_jitter else None
+        if self.augment.frames is not None:
+            picked = np.asarray(stored[frame_indices(len(stored), self.augment.frames, jitter)])
+        elif jitter is not None:
+            wanted = max(1, round(len(stored) / jitter.uniform(*TEMPO_RANGE)))
+            picked = np.asarray(stored[frame_indices(len(stored), wanted, None)])
+        else:
+            picked = np.array(stored)  # a copy: the memory map is read-only
         if rng is not None and self.augment.spatial_jitter_px:
             j = self.augment.spatial_jitter_px
             picked = shift_frames(picked, int(rng.integers(-j, j + 1)), int(rng.integers(-j, j + 1)))
@@ -80,26 +96,34 @@ class PreparedClips(Dataset):
             picked = picked[:, :, ::-1]
         return np.ascontiguousarray(picked)
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def glosses(self, index: int) -> list[int]:
+        if self.gloss_vocab is None:
+            return []
+        return self.gloss_vocab.encode(self.records[index].get("gloss", "").split())[1:-1]  # no BOS/EOS for CTC
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         training = self.augment.temporal_jitter or self.augment.spatial_jitter_px or self.augment.horizontal_flip
         rng = np.random.default_rng([self.seed, self.epoch, index]) if training else None
         tokens = self.vocab.encode(tokenize(self.records[index]["text_norm"]), self.max_length)
-        return torch.from_numpy(self.frames(index, rng)), torch.tensor(tokens, dtype=torch.long)
+        glosses = torch.tensor(self.glosses(index), dtype=torch.long)
+        return torch.from_numpy(self.frames(index, rng)), torch.tensor(tokens, dtype=torch.long), glosses
 
 
-def collate(items: list[tuple[torch.Tensor, torch.Tensor]]) -> dict[str, torch.Tensor]:
-    """Pad frames (with a validity mask) and token ids (with PAD=0) to the longest in the batch."""
-    frames = [f for f, _ in items]
+def collate(items: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """Pad frames (with a validity mask), token ids and gloss ids (with PAD=0) to the longest in the batch."""
+    frames = [f for f, _, _ in items]
     time = max(f.shape[0] for f in frames)
     video = torch.zeros(len(items), time, *frames[0].shape[1:], dtype=torch.uint8)
     mask = torch.zeros(len(items), time, dtype=torch.bool)
-    length = max(t.shape[0] for _, t in items)
-    tokens = torch.zeros(len(items), length, dtype=torch.long)
-    for i, (f, t) in enumerate(items):
+    tokens = torch.zeros(len(items), max(t.shape[0] for _, t, _ in items), dtype=torch.long)
+    glosses = torch.zeros(len(items), max(g.shape[0] for _, _, g in items), dtype=torch.long)
+    for i, (f, t, g) in enumerate(items):
         video[i, : f.shape[0]] = f
         mask[i, : f.shape[0]] = True
         tokens[i, : t.shape[0]] = t
-    return {"frames": video, "frame_mask": mask, "tokens": tokens}
+        glosses[i, : g.shape[0]] = g
+    gloss_lengths = torch.tensor([g.shape[0] for _, _, g in items], dtype=torch.long)
+    return {"frames": video, "frame_mask": mask, "tokens": tokens, "glosses": glosses, "gloss_lengths": gloss_lengths}
 
 
 class ShardedBatchSampler(Sampler[list[int]]):
@@ -108,35 +132,83 @@ class ShardedBatchSampler(Sampler[list[int]]):
     Global batch g (world × batch_size clips) is the same set whatever the world size; rank r takes
     its r-th slice. So 2 GPUs × 8 see exactly the clips 1 GPU × 16 sees, and a run resumed at
     batch k continues with batch k, without replaying data.
+
+    With `lengths` (frames per clip), batches are **length-bucketed**: the epoch's permutation is
+    cut into pools of `BUCKET_POOL` global batches, each pool sorted by length and cut into batches
+    of neighbours, and the batches shuffled (seeded). Clips of a batch then have similar lengths, so
+    little compute goes to padding. With `max_frames` a batch holds as many clips as fit
+    `max_frames` padded frames (and at most `batch_size`) instead of a fixed count. Every rank computes the same list, so all ranks take the same number of steps.
     """
 
+    BUCKET_POOL = 32
+
     def __init__(self, size: int, batch_size: int, world: int = 1, rank: int = 0, seed: int = 0, shuffle: bool = True,
-                 drop_last: bool = True) -> None:
+                 drop_last: bool = True, lengths: list[int] | None = None, max_frames: int = 0) -> None:
         self.size, self.batch_size, self.world, self.rank = size, batch_size, world, rank
         self.seed, self.shuffle, self.drop_last = seed, shuffle, drop_last
+        self.lengths, self.max_frames = lengths, max_frames
         self.epoch, self.start_batch = 0, 0
+        self._plan: tuple[int, list[list[list[int]]]] | None = None
 
     def set_epoch(self, epoch: int, start_batch: int = 0) -> None:
         self.epoch, self.start_batch = epoch, start_batch
 
+    def _order(self) -> list[int]:
+        if not self.shuffle:
+            return list(range(self.size))
+        return torch.randperm(self.size, generator=self._generator()).tolist()
+
+    def _generator(self) -> torch.Generator:
+        return torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+
+    def global_batches(self) -> list[list[list[int]]]:
+        """This epoch's global batches, each a list of `world` per-rank batches (cached per epoch)."""
+        if self._plan is not None and self._plan[0] == self.epoch:
+            return self._plan[1]
+        order = self._order()
+        if self.lengths is None:
+            batches = [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+        else:
+            batches = []
+            pool = self.BUCKET_POOL * self.batch_size * self.world
+            for start in range(0, len(order), pool):
+                batches += self._cut(sorted(order[start : start + pool], key=lambda i: self.lengths[i]))
+        grouped = [batches[i : i + self.world] for i in range(0, len(batches), self.world)]
+        if grouped and self.drop_last:
+            last = grouped[-1]
+            if len(last) < self.world or (not self.max_frames and len(last[-1]) < self.batch_size):
+                grouped.pop()
+        elif grouped:
+            grouped[-1] += [[] for _ in range(self.world - len(grouped[-1]))]  # ranks past the data get nothing
+        if self.lengths is not None and self.shuffle:
+            permutation = torch.randperm(len(grouped), generator=self._generator()).tolist()
+            grouped = [grouped[i] for i in permutation]
+        self._plan = (self.epoch, grouped)
+        return grouped
+
+    def _cut(self, ordered: list[int]) -> list[list[int]]:
+        """Consecutive clips (sorted by length) into batches of batch_size clips or max_frames padded frames."""
+        if not self.max_frames:
+            return [ordered[i : i + self.batch_size] for i in range(0, len(ordered), self.batch_size)]
+        batches, current = [], []
+        for index in ordered:
+            longest = max(self.lengths[index], *(self.lengths[i] for i in current)) if current else self.lengths[index]
+            if current and (longest * (len(current) + 1) > self.max_frames or len(current) >= self.batch_size):
+                batches.append(current)
+                current = []
+            current.append(index)
+        return batches + [current] if current else batches
+
     def batches_per_epoch(self) -> int:
-        global_batch = self.batch_size * self.world
-        return self.size // global_batch if self.drop_last else math.ceil(self.size / global_batch)
+        return len(self.global_batches())
 
     def __len__(self) -> int:
         return max(0, self.batches_per_epoch() - self.start_batch)
 
     def __iter__(self) -> Iterator[list[int]]:
-        if self.shuffle:
-            order = torch.randperm(self.size, generator=torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)).tolist()
-        else:
-            order = list(range(self.size))
-        global_batch = self.batch_size * self.world
-        for b in range(self.start_batch, self.batches_per_epoch()):
-            chunk = order[b * global_batch : (b + 1) * global_batch]
-            mine = chunk[self.rank * self.batch_size : (self.rank + 1) * self.batch_size]
-            if mine:
-                yield mine
+        for group in self.global_batches()[self.start_batch :]:
+            if group[self.rank]:
+                yield group[self.rank]
 
 
 def sequential_loader(dataset: PreparedClips, batch_size: int) -> DataLoader:

@@ -40,6 +40,7 @@ class SourceRow:
     split: str | None
     line: int
     is_image_folder: bool = False
+    gloss: str = ""  # space-separated glosses where the corpus has them (PHOENIX `orth`, a generic `gloss` column)
 
 
 @dataclass(frozen=True)
@@ -139,7 +140,7 @@ def read_rows(data: DataConfig) -> tuple[list[SourceRow], list[RowReject], str]:
     rows: list[SourceRow] = []
     rejects: list[RowReject] = []
     first_line: dict[str, int] = {}
-    for clip_id, relative, text, split, line, image_folder in raw:
+    for clip_id, relative, text, split, line, image_folder, gloss in raw:
         if not clip_id:
             rejects.append(RowReject("", relative, "empty id / video path", line))
             continue
@@ -157,11 +158,11 @@ def read_rows(data: DataConfig) -> tuple[list[SourceRow], list[RowReject], str]:
         if source is None:
             rejects.append(RowReject(clip_id, relative, "path escapes data.video_dir (refused, not read)", line))
             continue
-        rows.append(SourceRow(clip_id, source, text.strip(), split, line, image_folder))
+        rows.append(SourceRow(clip_id, source, text.strip(), split, line, image_folder, gloss.strip()))
     return rows, rejects, layout
 
 
-RawRow = tuple[str, str, str, "str | None", int, bool]
+RawRow = tuple[str, str, str, "str | None", int, bool, str]
 
 
 def _split_value(value: str | None) -> str | None:
@@ -185,14 +186,15 @@ def _tabular_rows(data: DataConfig, layout: str) -> list[RawRow]:
                 video += data.video_extension  # ids given without extension
             clip_id = re.sub(r"\.[A-Za-z0-9]{1,5}$", "", video)
             split = _split_value(row.get(data.split_column)) if has_split else None
-            out.append((clip_id, video, row.get(text_column) or "", split, line, False))
+            gloss = (row.get(data.gloss_column) or "") if data.gloss_column in header else ""
+            out.append((clip_id, video, row.get(text_column) or "", split, line, False, gloss))
     else:  # isign / isltranslate
         _require(data.csv_path, header, ID_COLUMNS)
         has_split = data.split_column in header
         for line, row in enumerate(table, start=2):
             uid = (row.get("uid") or "").strip()
             split = _split_value(row.get(data.split_column)) if has_split else None
-            out.append((uid, uid + data.video_extension if uid else "", row.get("text") or "", split, line, False))
+            out.append((uid, uid + data.video_extension if uid else "", row.get("text") or "", split, line, False, ""))
     return out
 
 
@@ -216,7 +218,7 @@ def _phoenix_rows(data: DataConfig) -> list[RawRow]:
         for line, row in enumerate(table, start=2):
             name = (row.get("name") or "").strip()
             pattern = _phoenix_pattern(data.video_dir, (row.get("video") or "").strip(), split)
-            out.append((name, pattern, row.get("translation") or "", split, line, True))
+            out.append((name, pattern, row.get("translation") or "", split, line, True, row.get("orth") or ""))
     return out
 
 

@@ -31,12 +31,13 @@ import numpy as np
 from isltk.config import Config, DataConfig
 from isltk.data.layouts import RowReject, SourceRow, image_frames, read_rows
 from isltk.data.text import normalize_text, tokenize
-from isltk.data.video import VideoDecodeError, decode_image_folder, decode_video
+from isltk.data.video import FrameSampling, VideoDecodeError, decode_image_folder, decode_video
 from isltk.data.vocab import Vocabulary
 from isltk.errors import DataError
 from isltk.fsutil import atomic_write, atomic_write_bytes, atomic_write_json, remove_stale_temps
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
+GLOSS_VOCAB_FILE = "gloss_vocab.json"
 SPLITS = ("train", "val", "test")
 
 
@@ -44,14 +45,26 @@ SPLITS = ("train", "val", "test")
 class FrameSettings:
     """What determines the stored tensors; a cache built with other settings is not reused."""
 
-    frames: int
+    frames: int | None  # fixed-count mode; None when sampled by time
     image_size: int
     resize_mode: str
     min_decoded_fraction: float
+    sample_fps: float | None = None
+    min_frames: int | None = None
+    max_frames: int | None = None
 
     @classmethod
     def from_data(cls, data: DataConfig) -> FrameSettings:
+        if data.time_based:
+            return cls(None, data.image_size, data.resize_mode, data.min_decoded_fraction, data.sample_fps,
+                       data.min_frames, data.max_frames)
         return cls(data.stored_frames, data.image_size, data.resize_mode, data.min_decoded_fraction)
+
+    @property
+    def sampling(self) -> FrameSampling:
+        if self.sample_fps is not None:
+            return FrameSampling(None, self.sample_fps, self.min_frames or 1, self.max_frames or 4096)
+        return FrameSampling(self.frames)
 
 
 @dataclass
@@ -72,6 +85,7 @@ class PrepareReport:
     rejects: list[RowReject] = field(default_factory=list)
     split_counts: dict[str, int] = field(default_factory=dict)
     vocab_size: int = 0
+    gloss_vocab_size: int = 0
     seconds: float = 0.0
 
     @property
@@ -114,8 +128,8 @@ def _save_npy(path: Path, frames: np.ndarray) -> None:
 
 def _decode_row(row: SourceRow, settings: FrameSettings) -> Any:
     if row.is_image_folder:
-        return decode_image_folder(image_frames(row.source), settings.frames, settings.image_size, settings.resize_mode)
-    return decode_video(row.source, settings.frames, settings.image_size, settings.resize_mode, settings.min_decoded_fraction, threads=1)
+        return decode_image_folder(image_frames(row.source), settings.sampling, settings.image_size, settings.resize_mode)
+    return decode_video(row.source, settings.sampling, settings.image_size, settings.resize_mode, settings.min_decoded_fraction, threads=1)
 
 
 def prepare_one(row: SourceRow, settings: FrameSettings, clips_dir: Path, signature: list[int], lowercase: bool) -> ClipOutcome:
@@ -138,6 +152,8 @@ def prepare_one(row: SourceRow, settings: FrameSettings, clips_dir: Path, signat
         "source": str(row.source),
         "text": row.text,
         "text_norm": normalize_text(row.text, lowercase),
+        "gloss": normalize_gloss(row.gloss),
+        "frames": int(clip.frames.shape[0]),
         "source_frames": clip.source_frames,
         "fps": round(clip.fps, 4),
         "duration_s": round(clip.duration_s, 4),
@@ -150,6 +166,11 @@ def prepare_one(row: SourceRow, settings: FrameSettings, clips_dir: Path, signat
     return ClipOutcome(row.clip_id, "prepared", "", time.perf_counter() - start)
 
 
+def normalize_gloss(gloss: str) -> str:
+    """Glosses as space-separated upper-case tokens (PHOENIX writes them upper-case already)."""
+    return " ".join(gloss.upper().split())
+
+
 def _existing(clips_dir: Path, row: SourceRow, signature: list[int], shape: tuple[int, ...]) -> tuple[str, str] | None:
     """("reused", "") or ("rejected", reason) when an earlier run already settled this row."""
     key = clip_key(row.clip_id)
@@ -157,8 +178,10 @@ def _existing(clips_dir: Path, row: SourceRow, signature: list[int], shape: tupl
     if record_path.is_file():
         record = json.loads(record_path.read_text(encoding="utf-8"))
         tensor = clips_dir / f"{key}.npy"
-        if record.get("signature") == signature and record.get("text") == row.text and tensor.is_file():
-            if np.load(tensor, mmap_mode="r").shape == shape:
+        same_source = record.get("signature") == signature and record.get("text") == row.text
+        if same_source and record.get("gloss", "") == normalize_gloss(row.gloss) and tensor.is_file():
+            stored = np.load(tensor, mmap_mode="r").shape
+            if stored[1:] == shape[1:] and (shape[0] == -1 or stored[0] == shape[0]):  # -1: any length (time-based)
                 return "reused", ""
     elif reject_path.is_file():
         reject = json.loads(reject_path.read_text(encoding="utf-8"))
@@ -231,7 +254,7 @@ def prepare_cache(
     remove_stale_temps(clips_dir)
 
     report = PrepareReport(out_dir, layout, len(rows) + len(row_rejects), rejects=list(row_rejects))
-    shape = (settings.frames, settings.image_size, settings.image_size, 3)
+    shape = (settings.frames or -1, settings.image_size, settings.image_size, 3)
     jobs: list[tuple[SourceRow, list[int]]] = []
     decode_rejects: dict[str, str] = {}
     for row in rows:
@@ -285,6 +308,13 @@ def _write_outputs(out_dir: Path, records: list[dict[str, Any]], report: Prepare
         atomic_write_bytes(out_dir / "splits" / f"{split}.txt", "".join(i + "\n" for i in ids).encode("utf-8"))
     atomic_write_bytes(out_dir / "vocab.json", vocab.to_json().encode("utf-8"))
     report.vocab_size = len(vocab)
+    train_glosses = [r["gloss"].split() for r in records if r["split"] == "train" and r["gloss"]]
+    gloss_path = out_dir / GLOSS_VOCAB_FILE
+    if train_glosses:  # index 0 (<pad>) doubles as the CTC blank
+        atomic_write_bytes(gloss_path, Vocabulary.build(train_glosses).to_json().encode("utf-8"))
+    else:
+        gloss_path.unlink(missing_ok=True)
+    report.gloss_vocab_size = len(Vocabulary.build(train_glosses)) if train_glosses else 0
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["line", "id", "source", "reason"])

@@ -21,6 +21,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from isltk.config import DataConfig
 from isltk.errors import DataError
 
 IMAGE_FOLDER_FPS = 25.0
@@ -28,6 +29,38 @@ IMAGE_FOLDER_FPS = 25.0
 
 class VideoDecodeError(DataError):
     """A clip that cannot be turned into frames; the message says why."""
+
+
+@dataclass(frozen=True)
+class FrameSampling:
+    """How many frames a clip keeps: a fixed count, or `fps` frames per second of video.
+
+    Time-based: a clip of d seconds keeps round(d x fps) frames, never more than it has (no
+    duplicated frames), at least `min_frames` (a very short clip is stretched) and at most
+    `max_frames` (a long clip is sampled evenly down to it).
+    """
+
+    count: int | None = None
+    fps: float | None = None
+    min_frames: int = 1
+    max_frames: int = 4096
+
+    def frames_for(self, duration_s: float, source_frames: int) -> int:
+        if self.fps is None:
+            assert self.count is not None
+            return self.count
+        wanted = min(round(duration_s * self.fps), source_frames)
+        return int(min(max(wanted, self.min_frames), self.max_frames))
+
+    @classmethod
+    def from_data(cls, data: DataConfig) -> FrameSampling:
+        if data.time_based:
+            return cls(None, data.sample_fps, data.min_frames, data.max_frames)
+        return cls(data.stored_frames)
+
+
+def as_sampling(frames: int | FrameSampling) -> FrameSampling:
+    return frames if isinstance(frames, FrameSampling) else FrameSampling(frames)
 
 
 @dataclass
@@ -100,15 +133,15 @@ class _Scan:
     raw_size: tuple[int, int]  # (width, height) as displayed, after rotation
 
 
-def _scan(path: Path, wanted: set[int] | None, num_frames: int, size: int, mode: str, threads: int) -> _Scan:
+def _scan(path: Path, wanted: set[int] | None, sampling: FrameSampling, size: int, mode: str, threads: int) -> _Scan:
     """Decode every frame once; convert only the wanted ones (planned from the header when None)."""
     capture = _open(path, threads)
     header_count, fps = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)), float(capture.get(cv2.CAP_PROP_FPS))
     if wanted is None:
         wanted = set()
         if header_count > 0 and fps > 0:
-            estimate = np.arange(header_count) / fps
-            wanted = set(pick_frames(estimate, header_count / fps, num_frames).tolist())
+            estimate, duration = np.arange(header_count) / fps, header_count / fps
+            wanted = set(pick_frames(estimate, duration, sampling.frames_for(duration, header_count)).tolist())
     scan = _Scan({}, [], header_count, fps, (0, 0))
     try:
         while capture.grab():
@@ -125,14 +158,16 @@ def _scan(path: Path, wanted: set[int] | None, num_frames: int, size: int, mode:
 
 
 def decode_video(
-    path: Path, num_frames: int, size: int, mode: str = "letterbox", min_decoded_fraction: float = 0.9, threads: int = 0
+    path: Path, frames: int | FrameSampling, size: int, mode: str = "letterbox", min_decoded_fraction: float = 0.9,
+    threads: int = 0,
 ) -> DecodedClip:
-    """Decode `path` into `num_frames` frames; raises VideoDecodeError with a reason for bad files."""
+    """Decode `path` into a fixed count of frames or by time; raises VideoDecodeError with a reason for bad files."""
+    sampling = as_sampling(frames)
     if not path.is_file():
         raise VideoDecodeError("file not found")
     if path.stat().st_size == 0:
         raise VideoDecodeError("empty file (0 bytes)")
-    scan = _scan(path, None, num_frames, size, mode, threads)
+    scan = _scan(path, None, sampling, size, mode, threads)
     decoded, header_count = len(scan.pts_ms), scan.header_count
     if not decoded:
         raise VideoDecodeError("no video frames could be decoded (empty, audio-only or corrupt stream)")
@@ -142,10 +177,10 @@ def decode_video(
             "re-encode it or lower data.min_decoded_fraction"
         )
     stamps, duration = _clip_timing(scan.pts_ms, scan.fps)
-    picked = pick_frames(stamps, duration, num_frames).tolist()
+    picked = pick_frames(stamps, duration, sampling.frames_for(duration, decoded)).tolist()
     missing = set(picked) - scan.kept.keys()
     if missing:  # the header misled the plan (VFR, wrong count): fetch the exact frames
-        rescan = _scan(path, missing, num_frames, size, mode, threads)
+        rescan = _scan(path, missing, sampling, size, mode, threads)
         scan.kept.update(rescan.kept)
         scan.raw_size = rescan.raw_size if scan.raw_size == (0, 0) else scan.raw_size
         if set(picked) - scan.kept.keys():
@@ -155,13 +190,13 @@ def decode_video(
 
 
 def decode_image_folder(
-    frame_paths: list[Path], num_frames: int, size: int, mode: str = "letterbox", fps: float = IMAGE_FOLDER_FPS
+    frame_paths: list[Path], frames: int | FrameSampling, size: int, mode: str = "letterbox", fps: float = IMAGE_FOLDER_FPS
 ) -> DecodedClip:
     """A clip stored as numbered images (PHOENIX-2014T): read only the picked frames."""
     if not frame_paths:
         raise VideoDecodeError("no frame images found")
-    stamps = np.arange(len(frame_paths)) / fps
-    picked = pick_frames(stamps, len(frame_paths) / fps, num_frames)
+    stamps, duration = np.arange(len(frame_paths)) / fps, len(frame_paths) / fps
+    picked = pick_frames(stamps, duration, as_sampling(frames).frames_for(duration, len(frame_paths)))
     loaded: dict[int, np.ndarray] = {}
     raw_shape = (0, 0)
     for index in sorted(set(picked.tolist())):

@@ -12,9 +12,9 @@ import numpy as np
 import torch
 
 from isltk.config import Config, validate_config
-from isltk.data.dataset import Augment, PreparedClips, frame_indices, sequential_loader
+from isltk.data.dataset import Augment, PreparedClips, collate, frame_indices, sequential_loader
 from isltk.data.text import detokenize
-from isltk.data.video import VideoDecodeError, decode_video
+from isltk.data.video import FrameSampling, VideoDecodeError, decode_video
 from isltk.data.vocab import Vocabulary
 from isltk.errors import CheckpointError, DataError
 from isltk.models.translator import ModelConfig, SignTranslator
@@ -87,7 +87,8 @@ def decode_split(loaded: LoadedTranslator, split: str, beam: int, alpha: float, 
                  prepared_dir: Path | None = None, on_batch: Callable[[int], None] | None = None) -> tuple[list[dict], list[Decoded]]:
     cfg = loaded.config
     data_dir = prepared_dir or cfg.data.prepared_dir
-    dataset = PreparedClips(data_dir, split, loaded.vocab, Augment(cfg.data.num_frames), cfg.decoder.max_length)
+    frames = None if cfg.data.time_based else cfg.data.num_frames
+    dataset = PreparedClips(data_dir, split, loaded.vocab, Augment(frames), cfg.decoder.max_length)
     if not len(dataset):
         raise DataError(f"{data_dir}: the {split!r} split is empty")
     decoded: list[Decoded] = []
@@ -110,8 +111,8 @@ class ClipTranslation:
 def clip_frames(loaded: LoadedTranslator, path: Path) -> np.ndarray:
     """Decode a new clip exactly as `prepare` + evaluation did for the checkpoint's training data."""
     data = loaded.config.data
-    clip = decode_video(path, data.stored_frames, data.image_size, data.resize_mode, data.min_decoded_fraction)
-    return clip.frames[frame_indices(len(clip.frames), data.num_frames, None)]
+    clip = decode_video(path, FrameSampling.from_data(data), data.image_size, data.resize_mode, data.min_decoded_fraction)
+    return clip.frames if data.time_based else clip.frames[frame_indices(len(clip.frames), data.num_frames, None)]
 
 
 def translate_clips(loaded: LoadedTranslator, paths: list[Path], beam: int, alpha: float, batch_size: int = 8) -> Iterator[ClipTranslation]:
@@ -127,8 +128,9 @@ def translate_clips(loaded: LoadedTranslator, paths: list[Path], beam: int, alph
             except VideoDecodeError as exc:
                 results[i].error = str(exc)
         if ready:
-            frames = torch.from_numpy(np.stack([f for _, f in ready]))
-            mask = torch.ones(frames.shape[:2], dtype=torch.bool)
+            batch = collate([(torch.from_numpy(f), torch.zeros(0, dtype=torch.long), torch.zeros(0, dtype=torch.long))
+                             for _, f in ready])  # clips of different lengths, padded and masked
+            frames, mask = batch["frames"], batch["frame_mask"]
             for (i, _), out in zip(ready, decode_batch(loaded, frames, mask, beam, alpha), strict=True):
                 results[i].text, results[i].score = out.display, out.score
         seconds = (time.perf_counter() - began) / len(chunk)

@@ -90,10 +90,10 @@ class Estimate:
 
 def estimate(config: Config, vocab_size: int = REFERENCE_VOCAB) -> Estimate:
     model_cfg = ModelConfig.from_config(config, vocab_size)
-    summary = summarize(model_cfg, config.data.num_frames, config.decoder.max_length - 1)
+    summary = summarize(model_cfg, config.data.planning_frames, config.decoder.max_length - 1)
     amp = config.training.use_amp
-    models = {ckpt: cached_memory_model(model_cfg, config.data.num_frames, amp, ckpt) for ckpt in (False, True)}
-    return Estimate(config.hardware.gpu, config.training.batch_size, config.data.num_frames, config.hardware.num_gpus,
+    models = {ckpt: cached_memory_model(model_cfg, config.data.planning_frames, amp, ckpt) for ckpt in (False, True)}
+    return Estimate(config.hardware.gpu, config.training.batch_size, config.data.planning_frames, config.hardware.num_gpus,
                     config.training.distributed, summary.parameters, summary.train_gflop_per_clip, models)
 
 

@@ -22,8 +22,8 @@ from pathlib import Path
 import torch
 
 from isltk.config import TrainingConfig
-from isltk.models.decoder import sequence_loss
-from isltk.models.translator import PAD_ID, ModelConfig, SignTranslator
+from isltk.models.objective import objective
+from isltk.models.translator import ModelConfig, SignTranslator
 from isltk.training.optim import parameter_groups
 
 CATEGORIES = ("parameters", "gradients", "optimizer", "activations")
@@ -96,8 +96,8 @@ def trace_phases(model_cfg: ModelConfig, batch: int, frames: int, amp: bool, gra
         def forward() -> torch.Tensor:
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=amp):
                 logits = model(model.normalize(video), mask, tokens)
-            summed, count = sequence_loss(logits, tokens[:, 1:], PAD_ID, 0.1)
-            return summed / count
+            result = objective(logits, tokens, model_cfg.decoder.label_smoothing)
+            return result.total / result.tokens
 
         for group in optimizer.param_groups:  # the state every step after the first starts with
             for p in group["params"]:

@@ -14,8 +14,8 @@ import torch
 
 from isltk.config import Config
 from isltk.errors import IsltkError
-from isltk.models.decoder import sequence_loss
-from isltk.models.translator import PAD_ID, ModelConfig, SignTranslator
+from isltk.models.objective import objective
+from isltk.models.translator import ModelConfig, SignTranslator
 from isltk.training.optim import build_optimizer
 
 
@@ -41,7 +41,7 @@ def probe_batch(config: Config, batch: int, vocab_size: int, checkpointing: bool
         model.set_grad_checkpointing(checkpointing)
         optimizer = build_optimizer(model, config.training, device)
         scaler = torch.amp.GradScaler("cuda", enabled=dtype == torch.float16)
-        size, frames, length = config.data.image_size, config.data.num_frames, config.decoder.max_length
+        size, frames, length = config.data.image_size, config.data.planning_frames, config.decoder.max_length
         video = torch.randint(0, 255, (batch, frames, size, size, 3), dtype=torch.uint8, device=device)
         mask = torch.ones(batch, frames, dtype=torch.bool, device=device)
         tokens = torch.randint(4, vocab_size, (batch, length), device=device)
@@ -51,8 +51,8 @@ def probe_batch(config: Config, batch: int, vocab_size: int, checkpointing: bool
             start = time.perf_counter()
             with torch.autocast("cuda", dtype=dtype):
                 logits = model(model.normalize(video), mask, tokens)
-            summed, count = sequence_loss(logits, tokens[:, 1:], PAD_ID, 0.1)
-            scaler.scale(summed / count).backward()
+            result = objective(logits, tokens, model_cfg.decoder.label_smoothing)
+            scaler.scale(result.total / result.tokens).backward()
             scaler.step(optimizer)
             scaler.update()
             optimizer.zero_grad(set_to_none=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
+from timm.layers import PatchEmbed
 from timm.models.vision_transformer import VisionTransformer, checkpoint_filter_fn
 from torch import nn
 
@@ -16,8 +17,25 @@ from isltk.config import EncoderConfig
 from isltk.errors import CheckpointError
 
 
+class ConvStemPatchEmbed(PatchEmbed):
+    """timm's PatchEmbed with its single patch_size-stride conv replaced by a small conv stack
+    (3x3 stride 2, 3x3 stride 2, then patch_size/4): the early-convolution ViT of Xiao et al. 2021,
+    which trains faster and more stably from scratch than a patchify stem. Needs patch_size % 4 == 0."""
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        in_chans, dim, patch = self.proj.in_channels, self.proj.out_channels, self.patch_size[0]
+        width = max(16, dim // 4)
+        self.proj = nn.Sequential(
+            nn.Conv2d(in_chans, width, 3, stride=2, padding=1), nn.GELU(),
+            nn.Conv2d(width, 2 * width, 3, stride=2, padding=1), nn.GELU(),
+            nn.Conv2d(2 * width, dim, patch // 4, stride=patch // 4),
+        )
+
+
 def build_vit(encoder: EncoderConfig, image_size: int) -> VisionTransformer:
     return VisionTransformer(
+        embed_layer=ConvStemPatchEmbed if encoder.conv_stem else PatchEmbed,
         img_size=image_size,
         patch_size=encoder.patch_size,
         embed_dim=encoder.vit_hidden_dim,
@@ -81,10 +99,18 @@ def load_pretrained(vit: VisionTransformer, source: str) -> None:
     else:
         import timm
 
+        if timm.models.get_pretrained_cfg(source) is None:
+            raise CheckpointError(f"encoder.pretrained: {source!r} is neither a file nor a timm pretrained tag "
+                                  "(see timm.list_pretrained('vit_large*'))")
         try:
             state = timm.create_model(source, pretrained=True, num_classes=0).state_dict()
         except Exception as exc:
-            raise CheckpointError(f"encoder.pretrained: {source!r} is neither a file nor a downloadable timm model ({exc})") from None
+            raise CheckpointError(
+                f"encoder.pretrained: cannot download timm weights {source!r} ({type(exc).__name__}: offline?). On a machine "
+                f"with internet run: python -c \"import timm, safetensors.torch as st; st.save_file(timm.create_model("
+                f"'{source}', pretrained=True).state_dict(), 'vit.safetensors')\" then copy the file here and set "
+                "encoder.pretrained=/path/to/vit.safetensors"
+            ) from None
         origin = f"timm:{source}"
     state = checkpoint_filter_fn({k: v for k, v in state.items() if not k.startswith("head.")}, vit)
     own = vit.state_dict()

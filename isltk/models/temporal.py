@@ -47,6 +47,35 @@ def normalize_over_time(x: torch.Tensor, mask: torch.Tensor, eps: float = 1e-5) 
     return (x - mean) * torch.rsqrt(var + eps) * weights
 
 
+class FrameFeatureNorm(nn.Module):
+    """What the temporal blocks see of each frame's features (`temporal.normalization`).
+
+    - `clip`: `normalize_over_time` alone. It erases whatever is held still (a handshape kept for a
+      whole greeting, a location) and blows channels that barely move up to unit scale.
+    - `frame`: a per-frame LayerNorm: keeps what is held, but motion is only implicit.
+    - `both` (default): the per-frame normalised features *and* their deviation from the clip's
+      mean, concatenated. The first half keeps what is held still, the second says what changes;
+      the deviation is taken after the per-frame LayerNorm, so small changes stay small (no
+      amplification of noise), and a clip's output still does not depend on padding or the batch.
+    """
+
+    def __init__(self, dim: int, mode: str) -> None:
+        super().__init__()
+        self.mode = mode
+        self.norm = nn.LayerNorm(dim) if mode != "clip" else nn.Identity()
+        self.out_dim = 2 * dim if mode == "both" else dim
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        if self.mode == "clip":
+            return normalize_over_time(x, mask).to(x.dtype)
+        weights = mask[..., None].to(x.dtype)
+        frame = self.norm(x) * weights
+        if self.mode == "frame":
+            return frame
+        mean = frame.sum(1, keepdim=True) / weights.sum(1, keepdim=True).clamp_min(1.0)
+        return torch.cat([frame, (frame - mean) * weights], dim=-1)
+
+
 class TemporalConvBlock(nn.Module):
     """Conv over time -> LayerNorm -> GELU -> dropout, with a residual path (strided when the block is)."""
 
@@ -69,7 +98,9 @@ class DenseTemporalBlocks(nn.Module):
     def __init__(self, in_dim: int, cfg: TemporalConfig) -> None:
         super().__init__()
         dim = cfg.hidden_dim or in_dim
-        self.proj = nn.Linear(in_dim, dim) if dim != in_dim else nn.Identity()
+        self.input_norm = FrameFeatureNorm(in_dim, cfg.normalization)
+        norm_dim = self.input_norm.out_dim
+        self.proj = nn.Linear(norm_dim, dim) if dim != norm_dim else nn.Identity()
         self.blocks = nn.ModuleList(
             TemporalConvBlock(dim, cfg.kernel_size, cfg.conv_stride if i == 0 else 1, cfg.dropout)
             for i in range(cfg.num_temporal_conv)
@@ -77,7 +108,7 @@ class DenseTemporalBlocks(nn.Module):
         self.out_dim = dim
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        x = self.proj(normalize_over_time(x, mask))
+        x = self.proj(self.input_norm(x, mask))
         for block in self.blocks:
             x, mask = block(x, mask)
         return x, mask

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
 
 import torch
 from pydantic import Field
 from torch import nn
 
 from isltk.config import Config, DecoderConfig, EncoderConfig, StrictModel, TemporalConfig
-from isltk.models.decoder import SentenceDecoder, sequence_loss
+from isltk.models.decoder import SentenceDecoder
 from isltk.models.encoder import VideoEncoder, load_pretrained
 from isltk.models.search import Hypothesis, beam_search, greedy_search
 from isltk.models.temporal import DenseTemporalAttentionPooling, DenseTemporalBlocks
@@ -34,11 +36,36 @@ class ModelConfig(StrictModel):
     decoder: DecoderConfig
     image_size: int = Field(ge=8)
     vocab_size: int = Field(ge=5)
+    gloss_vocab_size: int = Field(0, ge=0, description="CTC gloss head over the temporal features; 0 = none")
+    pixel_mean: tuple[float, float, float] = IMAGENET_MEAN  # resolved at training time, so translate uses the same
+    pixel_std: tuple[float, float, float] = IMAGENET_STD
 
     @classmethod
-    def from_config(cls, config: Config, vocab_size: int) -> ModelConfig:
+    def from_config(cls, config: Config, vocab_size: int, gloss_vocab_size: int = 0) -> ModelConfig:
+        glosses = gloss_vocab_size if config.training.gloss_loss_weight > 0 else 0
+        mean, std = pixel_normalization(config.encoder)
         return cls(encoder=config.encoder, temporal=config.temporal, decoder=config.decoder,
-                   image_size=config.data.image_size, vocab_size=vocab_size)
+                   image_size=config.data.image_size, vocab_size=vocab_size, gloss_vocab_size=glosses,
+                   pixel_mean=mean, pixel_std=std)
+
+
+def pixel_normalization(encoder: EncoderConfig) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
+    """The mean/std the backbone was trained with: set explicitly, else from the timm tag's pretrained config
+    (read from timm's registry, no download: e.g. 0.5/0.5 for AugReg ViTs, CLIP's own for CLIP), else ImageNet's."""
+    mean, std = encoder.pixel_mean, encoder.pixel_std
+    if (mean is None or std is None) and encoder.pretrained and not Path(encoder.pretrained).exists():
+        from timm.models import get_pretrained_cfg
+
+        pretrained = get_pretrained_cfg(encoder.pretrained)
+        if pretrained is not None:
+            mean, std = mean or tuple(pretrained.mean), std or tuple(pretrained.std)
+    return tuple(mean or IMAGENET_MEAN), tuple(std or IMAGENET_STD)  # type: ignore[return-value]
+
+
+class TranslatorOutput(NamedTuple):
+    logits: torch.Tensor  # (B, L, V) next-token logits
+    gloss_logits: torch.Tensor | None  # (B, T', G) per temporal step, CTC blank = 0; None without a gloss head
+    feature_mask: torch.Tensor  # (B, T') valid temporal steps
 
 
 class SignTranslator(nn.Module):
@@ -49,29 +76,32 @@ class SignTranslator(nn.Module):
         self.temporal = DenseTemporalBlocks(self.encoder.out_dim, cfg.temporal)
         self.pooling = DenseTemporalAttentionPooling(self.temporal.out_dim, cfg.decoder.hidden_dim, cfg.temporal)
         self.decoder = SentenceDecoder(cfg.decoder, cfg.vocab_size, PAD_ID)
-        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 1, 3, 1, 1) * 255, persistent=False)
-        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 1, 3, 1, 1) * 255, persistent=False)
+        # Sign recognition on the temporal features: rewards the video encoder directly, so it learns
+        # signs before the decoder settles into the language prior (Camgoz et al. 2020's joint CTC).
+        self.gloss_head = nn.Linear(self.temporal.out_dim, cfg.gloss_vocab_size) if cfg.gloss_vocab_size else None
+        self.register_buffer("mean", torch.tensor(cfg.pixel_mean).view(1, 1, 3, 1, 1) * 255, persistent=False)
+        self.register_buffer("std", torch.tensor(cfg.pixel_std).view(1, 1, 3, 1, 1) * 255, persistent=False)
 
     # -- the fixed vocabulary every isltk model answers --------------------------------------------
     def normalize(self, frames_uint8: torch.Tensor) -> torch.Tensor:
-        """(B, T, H, W, 3) uint8 -> (B, T, 3, H, W) float, ImageNet-normalised (on the model's device)."""
+        """(B, T, H, W, 3) uint8 -> (B, T, 3, H, W) float, normalised as the backbone expects (on the model's device)."""
         frames = frames_uint8.permute(0, 1, 4, 2, 3).float()
         return (frames - self.mean) / self.std
 
+    def forward_temporal(self, frames: torch.Tensor, frame_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Normalised frames -> temporal features (B, T', D) and their mask (B, T')."""
+        return self.temporal(self.encoder(frames, frame_mask), frame_mask)
+
     def forward_features(self, frames: torch.Tensor, frame_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Normalised frames -> decoder memory tokens (B, M, D) and their mask (B, M)."""
-        features = self.encoder(frames, frame_mask)
-        features, mask = self.temporal(features, frame_mask)
-        return self.pooling(features, mask)
+        return self.pooling(*self.forward_temporal(frames, frame_mask))
 
-    def forward(self, frames: torch.Tensor, frame_mask: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
-        """Teacher-forced logits for tokens[:, :-1] predicting tokens[:, 1:]."""
-        memory, memory_mask = self.forward_features(frames, frame_mask)
-        return self.decoder(tokens[:, :-1], memory, memory_mask)
-
-    def loss(self, frames: torch.Tensor, frame_mask: torch.Tensor, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        logits = self(frames, frame_mask, tokens)
-        return sequence_loss(logits, tokens[:, 1:], PAD_ID, self.cfg.decoder.label_smoothing)
+    def forward(self, frames: torch.Tensor, frame_mask: torch.Tensor, tokens: torch.Tensor) -> TranslatorOutput:
+        """Teacher-forced logits for tokens[:, :-1] predicting tokens[:, 1:], and gloss logits if any."""
+        features, mask = self.forward_temporal(frames, frame_mask)
+        memory, memory_mask = self.pooling(features, mask)
+        gloss_logits = self.gloss_head(features) if self.gloss_head is not None else None
+        return TranslatorOutput(self.decoder(tokens[:, :-1], memory, memory_mask), gloss_logits, mask)
 
     @torch.no_grad()
     def translate(self, frames: torch.Tensor, frame_mask: torch.Tensor, beam_size: int = 1, alpha: float = 1.0,
@@ -162,12 +192,14 @@ def summarize(cfg: ModelConfig, frames: int, target_tokens: int = 20) -> ModelSu
         video = torch.empty(1, frames, 3, cfg.image_size, cfg.image_size)
         mask = torch.ones(1, frames, dtype=torch.bool)
         tokens = torch.full((1, target_tokens + 1), 5, dtype=torch.long)
+    from isltk.models.objective import objective
+
     counter = FlopCounterMode(display=False)
     with counter:
-        loss, _ = model.loss(video, mask, tokens)
+        loss = objective(model(video, mask, tokens), tokens, cfg.decoder.label_smoothing).total
     forward = counter.get_total_flops()
     with counter:
-        loss, _ = model.loss(video, mask, tokens)
+        loss = objective(model(video, mask, tokens), tokens, cfg.decoder.label_smoothing).total
         loss.backward()
     total = counter.get_total_flops()
     return ModelSummary(count_parameters(model), forward / 1e9, total / 1e9, frames, target_tokens)

@@ -29,11 +29,19 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader
 
 from isltk.config import Config, config_to_dict
-from isltk.data.dataset import Augment, PreparedClips, ShardedBatchSampler, collate, sequential_loader
+from isltk.data.dataset import (
+    Augment,
+    PreparedClips,
+    ShardedBatchSampler,
+    clip_lengths,
+    collate,
+    sequential_loader,
+)
+from isltk.data.prepare import GLOSS_VOCAB_FILE
 from isltk.data.vocab import Vocabulary
 from isltk.errors import CheckpointError, IsltkError
 from isltk.evaluation.metrics import bleu
-from isltk.models.decoder import sequence_loss
+from isltk.models.objective import objective
 from isltk.models.translator import PAD_ID, ModelConfig, SignTranslator, build_model
 from isltk.training import checkpoint as ckpt
 from isltk.training.distributed import DistInfo, all_reduce_sum, barrier, init_distributed, unwrap, wrap_model
@@ -147,6 +155,18 @@ def optimizer_state(model: torch.nn.Module, optimizer: torch.optim.Optimizer, st
     return optimizer.state_dict()
 
 
+def load_gloss_vocab(cfg: Config) -> Vocabulary | None:
+    """The cache's gloss vocabulary when the CTC gloss loss is on; a clear error when the data has none."""
+    if cfg.training.gloss_loss_weight <= 0:
+        return None
+    path = cfg.data.prepared_dir / GLOSS_VOCAB_FILE
+    if not path.is_file():
+        raise IsltkError(f"{cfg.data.prepared_dir}: training.gloss_loss_weight is {cfg.training.gloss_loss_weight} but the "
+                         f"prepared data has no glosses ({GLOSS_VOCAB_FILE} missing: no `{cfg.data.gloss_column}` column or "
+                         "PHOENIX orth); set training.gloss_loss_weight=0 or re-run `isltk prepare` on data with glosses")
+    return Vocabulary.load(path)
+
+
 class Trainer:
     def __init__(self, config: Config, run_dir: Path | None = None, resume: str | None = None,
                  callbacks: Callbacks | None = None) -> None:
@@ -182,7 +202,8 @@ class Trainer:
     def _setup(self, resume_path: Path | None) -> None:
         cfg, t = self.cfg, self.cfg.training
         self.vocab = Vocabulary.load(cfg.data.prepared_dir / "vocab.json")
-        self.model_cfg = ModelConfig.from_config(cfg, len(self.vocab))
+        self.gloss_vocab = load_gloss_vocab(cfg)
+        self.model_cfg = ModelConfig.from_config(cfg, len(self.vocab), len(self.gloss_vocab) if self.gloss_vocab else 0)
         torch.manual_seed(t.seed)  # the same initial weights on every rank (FSDP shards each rank's own)
         model = build_model(self.model_cfg, load_weights=resume_path is None).to(self.device)
         torch.manual_seed(t.seed + self.info.rank)  # then per-rank seeding: different dropout masks per GPU
@@ -193,14 +214,18 @@ class Trainer:
         self.model: torch.nn.Module = wrap_model(model, self.info, t.distributed, self.device,
                                                  find_unused=cfg.encoder.freeze_epochs > 0)
         self.optimizer = build_optimizer(self.model, t, self.device)
-        augment = Augment(cfg.data.num_frames, t.temporal_jitter and cfg.data.stored_frames > cfg.data.num_frames,
-                          t.spatial_jitter_px, t.horizontal_flip)
-        self.train_set = PreparedClips(cfg.data.prepared_dir, "train", self.vocab, augment, cfg.decoder.max_length, t.seed)
-        self.val_set = PreparedClips(cfg.data.prepared_dir, "val", self.vocab, Augment(cfg.data.num_frames), cfg.decoder.max_length)
+        frames = None if cfg.data.time_based else cfg.data.num_frames
+        jitter = t.temporal_jitter and (cfg.data.time_based or cfg.data.stored_frames > cfg.data.num_frames)
+        augment = Augment(frames, jitter, t.spatial_jitter_px, t.horizontal_flip)
+        self.train_set = PreparedClips(cfg.data.prepared_dir, "train", self.vocab, augment, cfg.decoder.max_length, t.seed,
+                                       self.gloss_vocab)
+        self.val_set = PreparedClips(cfg.data.prepared_dir, "val", self.vocab, Augment(frames), cfg.decoder.max_length)
         if len(self.train_set) < t.batch_size * self.info.world:
             raise IsltkError(f"{cfg.data.prepared_dir}: {len(self.train_set)} train clips is fewer than one global batch "
                              f"({t.batch_size} x {self.info.world} GPUs); lower training.batch_size")
-        self.sampler = ShardedBatchSampler(len(self.train_set), t.batch_size, self.info.world, self.info.rank, t.seed)
+        lengths = clip_lengths(self.train_set.records) if cfg.data.time_based else None
+        self.sampler = ShardedBatchSampler(len(self.train_set), t.batch_size, self.info.world, self.info.rank, t.seed,
+                                           lengths=lengths, max_frames=t.max_frames_per_batch if lengths else 0)
         self.steps_per_epoch = self.sampler.batches_per_epoch() // t.grad_accum_steps
         self.total_steps = t.total_steps or self.steps_per_epoch * t.num_epochs
         self.scheduler = build_scheduler(self.optimizer, t, self.total_steps)
@@ -272,13 +297,15 @@ class Trainer:
             return contextlib.nullcontext()
         return torch.autocast(self.device.type, dtype=self.amp_dtype)
 
-    def train_step(self, group: list[dict[str, torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor]:
-        """One optimizer step over `group` micro-batches; returns (mean loss per token, grad norm)."""
+    def train_step(self, group: list[dict[str, torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """One optimizer step over `group` micro-batches; returns (mean translation loss per token, grad norm,
+        mean CTC gloss loss per clip or None)."""
         self.model.train()
         core = unwrap(self.model)
         local_tokens = sum(int((b["tokens"][:, 1:] != PAD_ID).sum()) for b in group)
         total_tokens = all_reduce_sum(torch.tensor(float(local_tokens), device=self.device), self.info)
         loss_sum = torch.zeros((), device=self.device)
+        gloss_sum: torch.Tensor | None = None
         for i, batch in enumerate(group):
             frames = core.normalize(batch["frames"].to(self.device, non_blocking=True))
             mask = batch["frame_mask"].to(self.device, non_blocking=True)
@@ -287,11 +314,14 @@ class Trainer:
             no_sync = self.model.no_sync() if (self.info.enabled and not last and hasattr(self.model, "no_sync")) else contextlib.nullcontext()
             with no_sync:
                 with self._autocast():
-                    logits = self.model(frames, mask, tokens)
-                summed, _ = sequence_loss(logits, tokens[:, 1:], PAD_ID, self.cfg.decoder.label_smoothing)
+                    output = self.model(frames, mask, tokens)
+                result = objective(output, tokens, self.cfg.decoder.label_smoothing, batch["glosses"].to(self.device),
+                                   batch["gloss_lengths"].to(self.device), self.cfg.training.gloss_loss_weight)
                 # sum over tokens / global token count (x world: DDP averages gradients over ranks)
-                self.scaler.scale(summed * self.info.world / total_tokens).backward()
-            loss_sum = loss_sum + summed.detach()
+                self.scaler.scale(result.total * self.info.world / total_tokens).backward()
+            loss_sum = loss_sum + result.translation.detach()
+            if result.gloss is not None:
+                gloss_sum = result.gloss.detach() + (0 if gloss_sum is None else gloss_sum)
         self.scaler.unscale_(self.optimizer)
         params = [p for p in self.model.parameters() if p.grad is not None]
         grad_norm = torch.nn.utils.clip_grad_norm_(params, self.cfg.training.max_grad_norm)
@@ -309,7 +339,11 @@ class Trainer:
         self.scaler.update()
         self.optimizer.zero_grad(set_to_none=True)
         self.scheduler.step()
-        return mean_loss.detach(), grad_norm.detach()
+        gloss = None
+        if gloss_sum is not None:  # per clip, over all ranks
+            clips = torch.tensor(float(sum(len(b["tokens"]) for b in group)), device=self.device)
+            gloss = all_reduce_sum(gloss_sum, self.info) / all_reduce_sum(clips, self.info)
+        return mean_loss.detach(), grad_norm.detach(), gloss
 
     # -- validation ---------------------------------------------------------------------------------
     @torch.no_grad()
@@ -329,7 +363,8 @@ class Trainer:
                 frames = core.normalize(batch["frames"].to(self.device))
                 mask, tokens = batch["frame_mask"].to(self.device), batch["tokens"].to(self.device)
                 with self._autocast():
-                    summed, count = sequence_loss(core(frames, mask, tokens), tokens[:, 1:], PAD_ID, 0.0)
+                    result = objective(core(frames, mask, tokens), tokens, 0.0)
+                    summed, count = result.translation, result.tokens
                     hyps = core.translate(frames, mask, beam_size=1)
                 loss_sum, tokens_total = loss_sum + float(summed), tokens_total + int(count)
                 hypotheses += [" ".join(self.vocab.decode(h.tokens)) for h in hyps]
@@ -394,7 +429,7 @@ class Trainer:
                 group = list(_take(iterator, t.grad_accum_steps))
                 if len(group) < t.grad_accum_steps:
                     break
-                loss, grad_norm = self.train_step(group)
+                loss, grad_norm, gloss_loss = self.train_step(group)
                 state.step += 1
                 state.batch_in_epoch += t.grad_accum_steps
                 window_clips += sum(len(b["tokens"]) for b in group) * self.info.world
@@ -404,7 +439,9 @@ class Trainer:
                     remaining = (self.total_steps - state.step) * t.batch_size * t.grad_accum_steps * self.info.world
                     info = StepInfo(state.epoch + 1, state.step, self.total_steps, float(loss), self.scheduler.get_last_lr()[-1],
                                     float(grad_norm), rate, remaining / rate if rate else math.inf)
-                    self.log.write("train", state.step, epoch=info.epoch, loss=info.loss, lr=info.lr, grad_norm=info.grad_norm, clips_per_s=rate)
+                    extra = {} if gloss_loss is None else {"gloss_loss": float(gloss_loss)}
+                    self.log.write("train", state.step, epoch=info.epoch, loss=info.loss, lr=info.lr, grad_norm=info.grad_norm,
+                                   clips_per_s=rate, **extra)
                     if self.callbacks.on_step:
                         self.callbacks.on_step(info)
                     window_start, window_clips = time.perf_counter(), 0

@@ -1,0 +1,401 @@
+"""A synthetic corpus closer to real signing: skin-coloured hands on a body, signers never seen in training.
+
+Still not real signing, but every shortcut of the simple corpus (`isltk.data.synth`) is gone:
+- Hands are in the signer's skin colour. A sign is told apart only by its **hand shape** (fist,
+  flat, point, V, thumb, spread, C, O, Y), its **location/height** (forehead, chin, chest, waist,
+  side), its **movement** (held, up, down, outward, circle, tap) and whether **one or two hands**
+  move. Several signs share all but one of those.
+- Signs are joined by transitional movements; the non-dominant hand rests at the waist when idle.
+- Greetings are **held still** for the whole clip: only the hand shape and its place say which.
+- Sentences have 1 to 9 signs in ISL order (TIME SUBJECT PLACE OBJECT ADJ ADJ VERB NOT QUESTION);
+  the English has tense, negation, do-support questions and articles ("Did she not buy the big
+  red ball at the market yesterday?").
+- Signers differ in skin tone, clothing, background texture, scale, position and signing speed;
+  the val and test splits are signed by **signers never seen in training**, and their sentences
+  hold (object, verb) / (subject, verb) pairs that never occur in training.
+
+The `gloss` column of the CSV gives the signs in order, as gloss-annotated corpora do.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import multiprocessing
+import random
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from isltk.data.encode import write_video_opencv
+
+HANDSHAPES = ("fist", "flat", "point", "v", "thumb", "spread", "c", "o", "y")
+LOCATIONS = {"forehead": (0.0, -1.55), "chin": (0.0, -0.95), "chest": (0.0, -0.2), "waist": (0.0, 0.45), "side": (0.75, -0.3)}
+MOVEMENTS = ("hold", "up", "down", "out", "circle", "tap")
+
+GREETINGS = {"HELLO": "Hello.", "THANK-YOU": "Thank you.", "SORRY": "Sorry.", "PLEASE": "Please.",
+             "GOOD-MORNING": "Good morning.", "BYE": "Goodbye."}
+TIMES = {"YESTERDAY": "past", "TOMORROW": "future", "TODAY": "present"}
+SUBJECTS = {"I": ("I", 1), "YOU": ("you", 2), "HE": ("he", 3), "SHE": ("she", 3), "WE": ("we", 1), "THEY": ("they", 1)}
+PLACES = {"HOME": "at home", "SCHOOL": "at school", "MARKET": "at the market"}
+OBJECTS = {"WATER": "water", "FOOD": "food", "BOOK": "book", "BALL": "ball", "APPLE": "apple", "TEA": "tea",
+           "BAG": "bag", "LETTER": "letter"}
+SIZE_ADJECTIVES = ("BIG", "SMALL", "OLD")
+COLOUR_ADJECTIVES = ("RED", "WHITE", "NEW")
+TRANSITIVE = {"EAT": ("eat", "eats", "ate"), "DRINK": ("drink", "drinks", "drank"), "READ": ("read", "reads", "read"),
+              "WANT": ("want", "wants", "wanted"), "LIKE": ("like", "likes", "liked"), "SEE": ("see", "sees", "saw"),
+              "BUY": ("buy", "buys", "bought"), "WRITE": ("write", "writes", "wrote")}
+INTRANSITIVE = {"SLEEP": ("sleep", "sleeps", "slept"), "WORK": ("work", "works", "worked"), "PLAY": ("play", "plays", "played")}
+NEGATION, QUESTION = "NOT", "QUESTION"
+GLOSSES = (list(GREETINGS) + list(TIMES) + list(SUBJECTS) + list(PLACES) + list(OBJECTS) + list(SIZE_ADJECTIVES)
+           + list(COLOUR_ADJECTIVES) + list(TRANSITIVE) + list(INTRANSITIVE) + [NEGATION, QUESTION])
+SKIN_TONES = [(241, 194, 167), (224, 172, 138), (198, 134, 99), (172, 112, 78), (141, 85, 54), (110, 66, 44), (232, 185, 150)]
+SIZES = [(160, 120), (144, 144), (176, 132)]  # (width, height)
+FPS = 25.0
+
+
+@dataclass(frozen=True)
+class Sign:
+    handshape: str
+    location: str
+    movement: str
+    two_handed: bool
+
+
+def lexicon() -> dict[str, Sign]:
+    """Every gloss gets a distinct (hand shape, location, movement, hands); greetings are held still.
+
+    Drawn from a fixed seed so that every corpus (and every held-out corpus made with this module)
+    uses the same signs; many signs differ from another in one attribute only.
+    """
+    rng = random.Random(1234)
+    used: set[Sign] = set()
+    table: dict[str, Sign] = {}
+    for gloss in GLOSSES:
+        while True:
+            movement = "hold" if gloss in GREETINGS else rng.choice(MOVEMENTS[1:])
+            location = rng.choice([loc for loc in LOCATIONS if not (movement == "up" and loc == "forehead")])
+            sign = Sign(rng.choice(HANDSHAPES), location, movement, rng.random() < 0.3)
+            if sign not in used:
+                break
+        used.add(sign)
+        table[gloss] = sign
+    return table
+
+
+# -- sentences -----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Sentence:
+    glosses: tuple[str, ...]
+    english: str
+
+
+def english_sentence(time: str | None, subject: str, place: str | None, obj: str | None, adjectives: tuple[str, ...],
+                     verb: str, negated: bool, question: bool) -> str:
+    word, person = SUBJECTS[subject]
+    base, third, past = (TRANSITIVE | INTRANSITIVE)[verb]
+    tense = TIMES[time] if time else "present"
+    if question:
+        auxiliary = {"past": "did", "future": "will", "present": "does" if person == 3 else "do"}[tense]
+        words = [auxiliary.capitalize(), word] + (["not"] if negated else []) + [base]
+    elif negated:
+        auxiliary = {"past": "did", "future": "will", "present": "does" if person == 3 else "do"}[tense]
+        words = [word, auxiliary, "not", base]
+    else:
+        words = [word, {"past": past, "future": f"will {base}", "present": third if person == 3 else base}[tense]]
+    if obj:
+        words += ["the", *(a.lower() for a in adjectives), OBJECTS[obj]]
+    if place:
+        words.append(PLACES[place])
+    if time and question:
+        words.append(time.lower())
+    elif time:
+        words.insert(0, time.lower() + ",")
+    text = " ".join(words)
+    return text[0].upper() + text[1:] + ("?" if question else ".")
+
+
+def random_sentence(rng: random.Random) -> Sentence:
+    """A greeting, or a (time) subject (place) (object adjectives) verb (not) (question) sentence."""
+    if rng.random() < 0.15:
+        gloss = rng.choice(list(GREETINGS))
+        return Sentence((gloss,), GREETINGS[gloss])
+    time = rng.choice(list(TIMES)) if rng.random() < 0.5 else None
+    subject = rng.choice(list(SUBJECTS))
+    place = rng.choice(list(PLACES)) if rng.random() < 0.35 else None
+    transitive = rng.random() < 0.75
+    obj, adjectives = None, ()
+    if transitive:
+        verb, obj = rng.choice(list(TRANSITIVE)), rng.choice(list(OBJECTS))
+        adjectives = tuple(a for a, p in ((rng.choice(SIZE_ADJECTIVES), 0.4), (rng.choice(COLOUR_ADJECTIVES), 0.4)) if rng.random() < p)
+    else:
+        verb = rng.choice(list(INTRANSITIVE))
+    negated, question = rng.random() < 0.3, rng.random() < 0.3
+    glosses = [g for g in (time, subject, place, obj, *adjectives, verb) if g]
+    glosses += [NEGATION] * negated + [QUESTION] * question
+    return Sentence(tuple(glosses), english_sentence(time, subject, place, obj, adjectives, verb, negated, question))
+
+
+def held_out_pairs(seed: int, fraction: float = 0.15) -> set[tuple[str, str]]:
+    """(object, verb) and (subject, verb) pairs reserved for val/test sentences."""
+    pairs = list(itertools.product(OBJECTS, TRANSITIVE)) + list(itertools.product(SUBJECTS, INTRANSITIVE))
+    rng = random.Random(seed)
+    return set(rng.sample(pairs, int(len(pairs) * fraction)))
+
+
+def sentence_pairs(sentence: Sentence) -> set[tuple[str, str]]:
+    glosses = set(sentence.glosses)
+    verbs = glosses & (set(TRANSITIVE) | set(INTRANSITIVE))
+    nouns = glosses & (set(OBJECTS) | set(SUBJECTS))
+    return {(noun, verb) for noun in nouns for verb in verbs}
+
+
+# -- signers -------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Signer:
+    skin: tuple[int, int, int]
+    clothing: tuple[int, int, int]
+    background: tuple[int, int, int]
+    texture: str  # "plain" | "stripes" | "checks" | "gradient" | "noise"
+    scale: float  # body size relative to the frame
+    offset: tuple[float, float]
+    speed: float  # >1 signs faster
+    size: tuple[int, int]
+
+
+def make_signer(seed: int) -> Signer:
+    rng = random.Random(seed * 7919 + 17)
+    tone = rng.choice(SKIN_TONES)
+    skin = tuple(int(np.clip(c + rng.randint(-12, 12), 0, 255)) for c in tone)
+    clothing = tuple(rng.randint(20, 200) for _ in range(3))
+    background = tuple(rng.randint(40, 220) for _ in range(3))
+    return Signer(skin, clothing, background, rng.choice(["plain", "stripes", "checks", "gradient", "noise"]),  # type: ignore[arg-type]
+                  rng.uniform(0.85, 1.1), (rng.uniform(-0.08, 0.08), rng.uniform(-0.04, 0.05)), rng.uniform(0.8, 1.25),
+                  rng.choice(SIZES))
+
+
+def _backdrop(signer: Signer, rng: np.random.Generator) -> np.ndarray:
+    width, height = signer.size
+    canvas = np.empty((height, width, 3), np.float32)
+    canvas[:] = signer.background
+    if signer.texture == "stripes":
+        canvas[:, (np.arange(width) // 8) % 2 == 1] *= 0.8
+    elif signer.texture == "checks":
+        checks = ((np.arange(height)[:, None] // 10 + np.arange(width)[None, :] // 10) % 2).astype(bool)
+        canvas[checks] *= 0.82
+    elif signer.texture == "gradient":
+        canvas *= np.linspace(0.7, 1.15, width)[None, :, None]
+    elif signer.texture == "noise":
+        canvas *= cv2.resize(rng.uniform(0.75, 1.15, (height // 6, width // 6)), (width, height))[..., None]
+    return np.clip(canvas, 0, 255).astype(np.uint8)
+
+
+class Body:
+    """The signer's fixed parts, and the mapping from signer-relative to pixel coordinates."""
+
+    def __init__(self, signer: Signer, rng: np.random.Generator) -> None:
+        width, height = signer.size
+        self.unit = min(width, height) * 0.27 * signer.scale
+        self.centre = (width * (0.5 + signer.offset[0]), height * (0.56 + signer.offset[1]))
+        self.hand = self.unit * 0.2
+        self.skin = signer.skin
+        self.outline = tuple(int(c * 0.6) for c in signer.skin)
+        image = _backdrop(signer, rng)
+        cx, cy, u = self.centre[0], self.centre[1], self.unit
+        torso = np.array([(cx - 0.95 * u, cy - 0.55 * u), (cx + 0.95 * u, cy - 0.55 * u), (cx + 1.2 * u, height + 5),
+                          (cx - 1.2 * u, height + 5)], np.int32)
+        cv2.fillPoly(image, [torso], signer.clothing, cv2.LINE_AA)
+        cv2.rectangle(image, (int(cx - 0.18 * u), int(cy - 0.9 * u)), (int(cx + 0.18 * u), int(cy - 0.5 * u)), self.skin, -1)
+        cv2.ellipse(image, (int(cx), int(cy - 1.25 * u)), (int(0.42 * u), int(0.52 * u)), 0, 0, 360, self.skin, -1, cv2.LINE_AA)
+        eye_y = int(cy - 1.3 * u)
+        for side in (-1, 1):
+            cv2.circle(image, (int(cx + side * 0.16 * u), eye_y), max(1, int(0.05 * u)), (40, 30, 30), -1)
+        self.image = image
+
+    def point(self, x: float, y: float) -> tuple[float, float]:
+        return self.centre[0] + x * self.unit, self.centre[1] + y * self.unit
+
+
+def draw_hand(image: np.ndarray, centre: tuple[float, float], size: float, handshape: str, mirrored: bool,
+              skin: tuple[int, ...], outline: tuple[int, ...]) -> None:
+    """A hand seen palm-forward, fingers up: a palm plus the fingers the hand shape extends."""
+    x, y = centre
+    s = size
+    sign = -1 if mirrored else 1
+    finger = max(1, int(round(s * 0.32)))
+    fingers: list[tuple[float, float]] = []  # tip offsets (dx, dy) in units of s, from the palm centre
+    if handshape == "flat":
+        fingers = [(-0.45, -1.9), (-0.15, -2.05), (0.15, -2.05), (0.45, -1.9)]
+    elif handshape == "point":
+        fingers = [(-0.2, -2.1)]
+    elif handshape == "v":
+        fingers = [(-0.75, -1.9), (0.45, -1.9)]
+    elif handshape == "thumb":
+        fingers = [(-1.0, -1.3)]
+    elif handshape == "spread":
+        fingers = [(-1.3, -0.7), (-0.8, -1.8), (-0.1, -2.1), (0.55, -1.9), (1.05, -1.4)]
+    elif handshape == "y":
+        fingers = [(-1.3, -0.6), (1.0, -1.6)]
+    for dx, dy in fingers:
+        tip = (int(x + sign * dx * s), int(y + dy * s))
+        cv2.line(image, (int(x + sign * dx * s * 0.3), int(y)), tip, outline, finger + 2, cv2.LINE_AA)
+        cv2.line(image, (int(x + sign * dx * s * 0.3), int(y)), tip, skin, finger, cv2.LINE_AA)
+    if handshape in ("c", "o"):
+        start = 40 if handshape == "c" else 0
+        axes = (int(s * 1.05), int(s * 1.2))
+        angle = 0 if sign > 0 else 180
+        cv2.ellipse(image, (int(x), int(y)), axes, angle, start, 360 - start, outline, finger + 3, cv2.LINE_AA)
+        cv2.ellipse(image, (int(x), int(y)), axes, angle, start, 360 - start, skin, finger + 1, cv2.LINE_AA)
+        return
+    cv2.circle(image, (int(x), int(y)), int(s) + 1, outline, -1, cv2.LINE_AA)
+    cv2.circle(image, (int(x), int(y)), int(s), skin, -1, cv2.LINE_AA)
+
+
+def movement_offset(movement: str, t: float) -> tuple[float, float]:
+    """Signer-relative displacement at phase t in [0, 1] of a sign's movement."""
+    if movement == "up":
+        return 0.0, 0.35 - 0.7 * t
+    if movement == "down":
+        return 0.0, -0.35 + 0.7 * t
+    if movement == "out":
+        return -0.2 + 0.7 * t, 0.0
+    if movement == "circle":
+        return 0.3 * np.sin(2 * np.pi * t), -0.3 * np.cos(2 * np.pi * t) + 0.3
+    if movement == "tap":
+        return 0.0, 0.15 * abs(np.sin(2 * np.pi * t))
+    return 0.0, 0.0
+
+
+REST = (0.55, 0.95)  # the dominant hand resting low in front of the body; the other hand mirrors it
+IDLE = (-REST[0], REST[1])
+
+Pose = tuple[tuple[float, float], str, tuple[float, float], str]  # dominant (x, y), shape; other hand (x, y), shape
+
+
+def _anchor(sign: Sign) -> tuple[float, float]:
+    x, y = LOCATIONS[sign.location]
+    return (x + 0.35, y) if sign.two_handed and x == 0.0 else (x, y)  # two hands sit either side of the body
+
+
+def _sign_pose(sign: Sign, t: float) -> Pose:
+    anchor = _anchor(sign)
+    dx, dy = movement_offset(sign.movement, t)
+    position = (anchor[0] + dx, anchor[1] + dy)
+    if sign.two_handed:
+        return position, sign.handshape, (-position[0], position[1]), sign.handshape
+    return position, sign.handshape, IDLE, "fist"
+
+
+def hand_track(glosses: tuple[str, ...], table: dict[str, Sign], signer: Signer, rng: random.Random) -> list[Pose]:
+    """One pose per frame at 25 fps, in signer-relative units (x towards the dominant side, y down)."""
+    def frames_for(seconds: float) -> int:
+        return max(1, int(round(seconds / signer.speed * FPS)))
+
+    if len(glosses) == 1 and table[glosses[0]].movement == "hold":  # a greeting: held for the whole clip
+        return [_sign_pose(table[glosses[0]], 0.0)] * frames_for(rng.uniform(1.0, 2.0))
+    rest: Pose = (REST, "fist", IDLE, "fist")
+    poses = [rest] * frames_for(rng.uniform(0.15, 0.35))
+    for gloss in [*glosses, None]:
+        target = rest if gloss is None else _sign_pose(table[gloss], 0.0)
+        previous, steps = poses[-1], frames_for(rng.uniform(0.12, 0.2))
+        for i in range(steps):  # transitional movement, already in the next hand shape
+            t = 0.5 - 0.5 * np.cos(np.pi * (i + 1) / steps)
+            poses.append((_lerp(previous[0], target[0], t), target[1], _lerp(previous[2], target[2], t), target[3]))
+        if gloss is not None:
+            steps = max(3, frames_for(rng.uniform(0.4, 0.6)))
+            poses += [_sign_pose(table[gloss], i / (steps - 1)) for i in range(steps)]
+    return poses + [rest] * frames_for(rng.uniform(0.1, 0.3))
+
+
+def _lerp(a: tuple[float, float], b: tuple[float, float], t: float) -> tuple[float, float]:
+    return a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1])
+
+
+def render(glosses: tuple[str, ...], signer: Signer, seed: int, table: dict[str, Sign] | None = None) -> list[np.ndarray]:
+    """RGB frames of one clip at 25 fps; the dominant hand is the signer's right (image left)."""
+    rng = random.Random(seed)
+    noise = np.random.default_rng(seed)
+    body = Body(signer, noise)
+    frames = []
+    for (x, y), shape, (ox, oy), other_shape in hand_track(glosses, table or lexicon(), signer, rng):
+        frame = body.image.copy()
+        jx, jy = noise.normal(0, 0.015, 2)
+        draw_hand(frame, body.point(-ox + jx, oy + jy), body.hand, other_shape, True, body.skin, body.outline)
+        draw_hand(frame, body.point(-x + jx, y + jy), body.hand, shape, False, body.skin, body.outline)
+        grain = noise.normal(0, 4, frame.shape).astype(np.float32)
+        frames.append(np.clip(frame.astype(np.float32) + grain, 0, 255).astype(np.uint8))
+    return frames
+
+
+# -- corpus --------------------------------------------------------------------------------------------
+SIGNERS = {"train": range(0, 12), "val": range(100, 103), "test": range(200, 203)}
+
+
+def sample_split(split: str, count: int, rng: random.Random, held: set[tuple[str, str]], train_texts: set[str]) -> list[Sentence]:
+    """Train sentences avoid the held-out pairs; val/test sentences are never train sentences and,
+    except greetings, contain at least one held-out pair."""
+    out: list[Sentence] = []
+    while len(out) < count:
+        sentence = random_sentence(rng)
+        pairs = sentence_pairs(sentence)
+        if split == "train":
+            if pairs & held:
+                continue
+        elif len(sentence.glosses) > 1 and (sentence.english in train_texts or not pairs & held):
+            continue
+        out.append(sentence)
+    return out
+
+
+def _render_and_write(job: tuple) -> None:  # type: ignore[type-arg]
+    path, glosses, signer_seed, clip_seed = job
+    write_video_opencv(Path(path), render(tuple(glosses), make_signer(signer_seed), clip_seed), FPS)
+
+
+def make_signing_corpus(out_dir: Path, train_clips: int = 1200, val_clips: int = 100, test_clips: int = 200, seed: int = 0,
+                        workers: int = 1, on_clip: Callable[[], None] | None = None) -> Path:
+    """Write `videos/*.mp4`, `sentences.csv` (video,text,split,gloss,signer) and a README; returns the CSV path."""
+    video_dir = out_dir / "videos"
+    video_dir.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(seed)
+    held = held_out_pairs(seed)
+    train = sample_split("train", train_clips, rng, held, set())
+    texts = {s.english for s in train}
+    sentences = {"train": train, "val": sample_split("val", val_clips, rng, held, texts),
+                 "test": sample_split("test", test_clips, rng, held, texts)}
+    jobs, rows = [], []
+    for split, items in sentences.items():
+        signers = list(SIGNERS[split])
+        for index, sentence in enumerate(items):
+            signer = signers[index % len(signers)]
+            name = f"{split}_{index:05d}.mp4"
+            jobs.append((str(video_dir / name), sentence.glosses, signer, rng.randrange(2**31)))
+            rows.append({"video": name, "text": sentence.english, "split": split, "gloss": " ".join(sentence.glosses),
+                         "signer": f"signer{signer}"})
+    if workers > 1:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            for _ in pool.map(_render_and_write, jobs, chunksize=8):
+                if on_clip:
+                    on_clip()
+    else:
+        for job in jobs:
+            _render_and_write(job)
+            if on_clip:
+                on_clip()
+    csv_path = out_dir / "sentences.csv"
+    with csv_path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["video", "text", "split", "gloss", "signer"])
+        writer.writeheader()
+        writer.writerows(rows)
+    (out_dir / "README.txt").write_text(
+        "SYNTHETIC sign corpus made by `isltk synth --style signing` -- not real signing.\n"
+        "Skin-coloured hands; signs differ by hand shape, location, movement and hands used; greetings are held\n"
+        "still. ISL order TIME SUBJECT PLACE OBJECT ADJ VERB NOT QUESTION; English with tense, negation, questions.\n"
+        "val/test: signers never seen in training, (object, verb) and (subject, verb) pairs never seen in training.\n",
+        encoding="utf-8",
+    )
+    return csv_path

@@ -1,0 +1,80 @@
+"""The realistic synthetic corpus: grammar, unseen signers and combinations, held greetings, real videos."""
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from isltk.data.prepare import GLOSS_VOCAB_FILE, prepare_cache
+from isltk.data.signing import (
+    GREETINGS,
+    HANDSHAPES,
+    SIGNERS,
+    english_sentence,
+    lexicon,
+    make_signer,
+    make_signing_corpus,
+    render,
+    sentence_pairs,
+)
+from tests.conftest import small_config
+
+
+def test_english_has_tense_negation_questions_and_articles() -> None:
+    assert english_sentence("YESTERDAY", "SHE", None, "TEA", (), "DRINK", False, False) == "Yesterday, she drank the tea."
+    assert english_sentence(None, "HE", "HOME", "BOOK", ("BIG", "RED"), "READ", True, False) == \
+        "He does not read the big red book at home."
+    assert english_sentence("YESTERDAY", "SHE", "MARKET", "BALL", ("BIG", "RED"), "BUY", True, True) == \
+        "Did she not buy the big red ball at the market yesterday?"
+    assert english_sentence("TOMORROW", "I", None, None, (), "SLEEP", False, False) == "Tomorrow, I will sleep."
+    assert english_sentence(None, "THEY", None, "APPLE", (), "EAT", False, True) == "Do they eat the apple?"
+
+
+def test_signs_differ_only_in_form_and_greetings_are_held() -> None:
+    table = lexicon()
+    assert len(set(table.values())) == len(table)
+    assert {table[g].movement for g in GREETINGS} == {"hold"}
+    assert len({table[g].handshape for g in table}) == len(HANDSHAPES)
+    frames = np.stack(render(("HELLO",), make_signer(3), seed=1)).astype(np.float32)
+    assert len(frames) >= 20 and np.abs(frames - frames.mean(0)).mean() < 6  # only camera noise moves
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("signing")
+    make_signing_corpus(root, train_clips=24, val_clips=4, test_clips=6, seed=3, workers=2)
+    return root
+
+
+def test_val_and_test_are_unseen_signers_and_unseen_combinations(corpus: Path) -> None:
+    rows = list(csv.DictReader((corpus / "sentences.csv").open()))
+    signers = {split: {r["signer"] for r in rows if r["split"] == split} for split in SIGNERS}
+    assert not signers["train"] & signers["test"] and not signers["train"] & signers["val"]
+    train_texts = {r["text"] for r in rows if r["split"] == "train"}
+    train_pairs = set().union(*(sentence_pairs_of(r) for r in rows if r["split"] == "train"))
+    for row in (r for r in rows if r["split"] == "test" and " " in r["gloss"]):
+        assert row["text"] not in train_texts
+        assert sentence_pairs_of(row) - train_pairs  # a (noun, verb) pair never signed in training
+
+
+def sentence_pairs_of(row: dict) -> set:
+    from isltk.data.signing import Sentence
+
+    return sentence_pairs(Sentence(tuple(row["gloss"].split()), row["text"]))
+
+
+def test_prepare_samples_by_time_and_keeps_glosses(corpus: Path) -> None:
+    cfg = small_config(corpus, image_size=32, sample_fps=10, min_frames=4, max_frames=40)
+    report = prepare_cache(cfg, workers=2)
+    assert report.usable == 34 and report.gloss_vocab_size > 4
+    records = [json.loads(line) for line in (cfg.data.prepared_dir / "manifest.jsonl").read_text().splitlines()]
+    for record in records:
+        stored = np.load(cfg.data.prepared_dir / "clips" / f"{record['key']}.npy", mmap_mode="r")
+        assert record["frames"] == len(stored)
+        assert record["frames"] == min(40, max(4, round(record["duration_s"] * 10)))
+        assert record["gloss"]
+    assert len({r["frames"] for r in records}) > 5  # lengths follow the sentences
+    assert (cfg.data.prepared_dir / GLOSS_VOCAB_FILE).is_file()
+    assert prepare_cache(cfg, workers=1).reused == 34  # nothing decoded again
