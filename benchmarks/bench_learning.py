@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from isltk.data.signing import make_signing_corpus  # noqa: E402
 from isltk.evaluation.inference import decode_split, load_translator  # noqa: E402
-from isltk.evaluation.metrics import bleu  # noqa: E402
+from isltk.metrics import bleu  # noqa: E402
 
 LENGTH_GROUPS = (("greetings (1 sign, held still)", 1, 1), ("2-3 signs", 2, 3), ("4-5 signs", 4, 5), ("6-9 signs", 6, 9))
 

@@ -43,6 +43,10 @@ class DataConfig(StrictModel):
     )
     image_size: int = Field(224, ge=8, le=1024, description="square side in pixels of stored frames")
     resize_mode: Literal["letterbox", "crop"] = "letterbox"
+    cache_format: Literal["npy", "jpeg"] = Field(
+        "npy", description="stored frames: npy = raw uint8 (memory-mapped), jpeg = compressed, decoded by the loader's workers"
+    )
+    jpeg_quality: int = Field(90, ge=10, le=100, description="JPEG quality of cache_format: jpeg")
     lowercase: bool = True
     val_fraction: float = Field(0.1, ge=0.0, lt=1.0)
     test_fraction: float = Field(0.1, ge=0.0, lt=1.0)
@@ -82,13 +86,20 @@ class DataConfig(StrictModel):
 
 class EncoderConfig(StrictModel):
     backbone: Literal["dense_vit"] = "dense_vit"
-    freeze_epochs: int = Field(0, ge=0, description="epochs the ViT stays frozen; 0 = trainable from the start")
+    freeze_epochs: int = Field(
+        0, ge=-1, description="epochs the ViT stays frozen; 0 = trainable from the start; -1 = frozen throughout, its "
+        "per-frame features computed once and cached (the fast path)"
+    )
     vit_hidden_dim: int = Field(1024, ge=8)
     vit_num_heads: int = Field(16, ge=1)
     vit_num_layers: int = Field(24, ge=1)
     vit_mlp_dim: int = Field(4096, ge=8)
     patch_size: int = Field(16, ge=1)
-    frame_pool: Literal["token", "avg"] = "token"
+    frame_pool: Literal["token", "avg", "flatten"] = Field(
+        "token", description="one vector per frame: the class token, the patch average, or the whole patch grid "
+        "flattened and projected (keeps where and what a small hand is; for small from-scratch ViTs)"
+    )
+    frame_dim: int | None = Field(None, ge=8, description="frame_pool: flatten: width of the projected frame vector")
     conv_stem: bool = Field(False, description="a small strided conv stack instead of the one-conv patch embedding")
     pretrained: str | None = Field(None, description="timm pretrained tag (needs network) or a local .pth/.safetensors")
     pixel_mean: tuple[float, float, float] | None = Field(
@@ -180,6 +191,7 @@ class TrainingConfig(StrictModel):
     temporal_jitter: bool = True
     spatial_jitter_px: int = Field(4, ge=0)
     horizontal_flip: bool = False
+    color_jitter: float = Field(0.0, ge=0.0, lt=1.0, description="per-clip RGB gain jitter (e.g. 0.2: each channel x0.8..1.2)")
     val_every_epochs: int = Field(1, ge=1)
     early_stopping_patience: int = Field(20, ge=0, description="validations without a better BLEU; 0 = never stop")
     log_every_steps: int = Field(10, ge=1)

@@ -13,7 +13,7 @@ from isltk.cli.app import app
 from isltk.errors import CheckpointError
 from isltk.evaluation.evaluate import sweep
 from isltk.evaluation.inference import load_translator
-from isltk.evaluation.metrics import rouge_l
+from isltk.metrics import rouge_l
 from isltk.training.trainer import Trainer
 from tests.test_trainer import micro_config
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 import yaml
 from typer.testing import CliRunner
 
@@ -138,3 +139,31 @@ def test_kill_9_mid_prepare_then_rerun_matches_uninterrupted(tmp_path: Path) -> 
     reference = small_config(tmp_path, prepared_dir=reference_dir)
     prepare_cache(reference, workers=1)
     assert cache_snapshot(tmp_path / "prepared") == cache_snapshot(reference_dir)
+
+
+def test_jpeg_cache_is_smaller_reads_back_closely_and_converts_without_decoding(tmp_path: Path) -> None:
+    from isltk.data.dataset import Augment, PreparedClips
+    from isltk.data.framestore import FrameFile
+    from isltk.data.vocab import Vocabulary
+
+    corpus(tmp_path, train=4)
+    raw_cfg = small_config(tmp_path, image_size=64)
+    prepare_cache(raw_cfg, workers=1)
+    raw = {p.name.split(".")[0]: FrameFile(p).read() for p in (raw_cfg.data.prepared_dir / "clips").glob("*.npy")}
+    raw_bytes = sum(p.stat().st_size for p in (raw_cfg.data.prepared_dir / "clips").glob("*.npy"))
+
+    jpeg_cfg = small_config(tmp_path, image_size=64, cache_format="jpeg", jpeg_quality=90)
+    report = prepare_cache(jpeg_cfg, workers=1)  # same folder: storage changed only -> converted in place
+    assert report.converted == 12 and report.prepared == 0 and report.reused == 12
+    clips = raw_cfg.data.prepared_dir / "clips"
+    assert not list(clips.glob("*.npy")) and len(list(clips.glob("*.jpgs.npz"))) == 12
+    assert sum(p.stat().st_size for p in clips.glob("*.jpgs.npz")) < raw_bytes / 4
+    for key, frames in raw.items():
+        decoded = FrameFile(clips / f"{key}.jpgs.npz").read().astype(np.float32)
+        mse = float(((decoded - frames) ** 2).mean())
+        assert 10 * np.log10(255**2 / max(mse, 1e-9)) > 30  # PSNR in dB
+    vocab = Vocabulary.load(jpeg_cfg.data.prepared_dir / "vocab.json")
+    frames, _, _ = PreparedClips(jpeg_cfg.data.prepared_dir, "train", vocab, Augment(8), 16)[0]
+    assert frames.shape == (8, 64, 64, 3) and frames.dtype == torch.uint8
+    with pytest.raises(DataError, match="image_size"):
+        prepare_cache(small_config(tmp_path, image_size=32, cache_format="jpeg"), workers=1)

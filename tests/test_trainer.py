@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 import yaml
@@ -201,3 +202,46 @@ def test_tiny_preset_learns_unseen_sentences(tmp_path: Path) -> None:
     untrained_level = 10.0  # an input-blind decoder scores ~2-9 BLEU-4 here (language prior only)
     assert result.state.best_bleu > 35.0 > untrained_level, result.state.best_bleu
     assert (tmp_path / "run" / "curves.png").stat().st_size > 1000
+
+
+def test_frozen_backbone_trains_from_cached_features(corpus_dir: Path, tmp_path: Path) -> None:
+    """encoder.freeze_epochs=-1: features computed once, ViT untouched, the rest learns; a re-run reuses them."""
+    from isltk.training.features import COMPLETE, FEATURES_DIR
+
+    def config(max_steps: int):
+        cfg = micro_config(corpus_dir, tmp_path, max_steps=max_steps)
+        cfg.encoder.freeze_epochs = -1
+        return cfg
+
+    trainer = Trainer(config(4), tmp_path / "frozen")
+    vit_before = {k: v.clone() for k, v in trainer.model.encoder.state_dict().items()}
+    folders = list((corpus_dir / "prepared" / FEATURES_DIR).iterdir())
+    assert len(folders) == 1 and (folders[0] / COMPLETE).is_file()
+    record = trainer.train_set.records[0]
+    cached = torch.from_numpy(np.load(folders[0] / f"{record['key']}.npy")).float()
+    frames = torch.from_numpy(np.load(corpus_dir / "prepared" / "clips" / f"{record['key']}.npy"))[None]
+    with torch.no_grad():
+        trainer.model.eval()
+        direct = trainer.model.encoder(trainer.model.normalize(frames), torch.ones(frames.shape[:2], dtype=torch.bool))[0]
+    torch.testing.assert_close(cached, direct, atol=2e-2, rtol=2e-2)  # fp16 storage
+    assert trainer.train_set[0][0].dtype == torch.float16
+    decoder_before = trainer.model.decoder.norm.weight.clone()
+    result = trainer.fit()
+    assert result.state.step == 4
+    for key, value in trainer.model.encoder.state_dict().items():
+        assert torch.equal(value, vit_before[key]), key
+    assert not torch.equal(trainer.model.decoder.norm.weight, decoder_before)
+    stamp = (folders[0] / COMPLETE).stat().st_mtime_ns
+    Trainer(config(2), tmp_path / "again").fit()
+    assert (folders[0] / COMPLETE).stat().st_mtime_ns == stamp  # reused, not recomputed
+
+
+def test_emulated_bf16_gpus_train_in_fp16_with_a_scaler(monkeypatch: pytest.MonkeyPatch, corpus_dir: Path, tmp_path: Path) -> None:
+    """V100/T4/Turing: torch.cuda.is_bf16_supported() says True by default (emulation); they must get fp16."""
+    from isltk.training.trainer import amp_settings
+
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: including_emulation)
+    cfg = micro_config(corpus_dir, tmp_path, use_amp=True)
+    assert amp_settings(cfg, torch.device("cuda")) == (torch.float16, True)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: True)  # A100, H100
+    assert amp_settings(cfg, torch.device("cuda")) == (torch.bfloat16, False)

@@ -61,10 +61,14 @@ def _print_summary(report, show_rejects: int) -> None:  # type: ignore[no-untype
     table.add_row("rows in CSV", str(report.total_rows))
     table.add_row("decoded now", str(report.prepared))
     table.add_row("kept from earlier runs", str(report.reused))
+    if report.converted:
+        table.add_row("re-stored (cache_format changed)", f"{report.converted} clips, no video decoded")
     table.add_row("rejected", str(len(report.rejects)))
     for split, count in report.split_counts.items():
         table.add_row(f"{split} clips", str(count))
     table.add_row("vocabulary (train split)", f"{report.vocab_size} tokens")
+    if report.gloss_vocab_size:
+        table.add_row("gloss vocabulary (train split)", f"{report.gloss_vocab_size} glosses")
     rate = report.prepared / report.seconds if report.seconds and report.prepared else 0.0
     table.add_row("time", f"{report.seconds:.1f} s ({rate:.1f} clips/s decoded)")
     stdout.print(table)

@@ -60,9 +60,18 @@ def train(
         for reference, hypothesis in metrics["examples"][:2]:
             progress.console.print(f"    ref: {reference}\n    hyp: {hypothesis}", highlight=False)
 
+    def on_features(done: int, total: int) -> None:
+        if done == 1:
+            stderr.print(f"frozen backbone (encoder.freeze_epochs=-1): caching per-frame features of {total} clips once")
+        progress.update(task, completed=done, total=total, description="caching features")
+        if not progress.live.is_started:
+            progress.start()
+        if done == total:
+            progress.stop()
+
     trainer = None
     try:
-        trainer = Trainer(cfg, out, resume, Callbacks(on_start, on_step, on_validation))
+        trainer = Trainer(cfg, out, resume, Callbacks(on_start, on_step, on_validation, on_features))
         result = trainer.fit()
     except TrainingInterrupted as stop:
         if progress.live.is_started:

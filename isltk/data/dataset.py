@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from isltk.data.framestore import FrameFile, frame_path
 from isltk.data.text import tokenize
 from isltk.data.vocab import Vocabulary
 from isltk.errors import DataError
@@ -28,6 +29,7 @@ class Augment:
     temporal_jitter: bool = False  # fixed count: a random frame per segment; time-based: tempo change
     spatial_jitter_px: int = 0
     horizontal_flip: bool = False  # off by default: handedness carries meaning in signing
+    color_jitter: float = 0.0  # per clip: each RGB channel scaled by U(1 - j, 1 + j) (other skin, light, camera)
 
 
 def load_manifest(prepared_dir: Path) -> list[dict]:
@@ -35,6 +37,12 @@ def load_manifest(prepared_dir: Path) -> list[dict]:
     if not (prepared_dir / "cache.json").is_file() or not path.is_file():
         raise DataError(f"{prepared_dir}: no complete prepared cache here; run `isltk prepare` with this config first")
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def cache_format(prepared_dir: Path) -> str:
+    """The cache's storage format (settings.json; caches made before the setting existed are raw npy)."""
+    settings = prepared_dir / "settings.json"
+    return json.loads(settings.read_text(encoding="utf-8")).get("cache_format", "npy") if settings.is_file() else "npy"
 
 
 def frame_indices(stored: int, wanted: int, rng: np.random.Generator | None) -> np.ndarray:
@@ -66,11 +74,13 @@ class PreparedClips(Dataset):
     """One split of a prepared cache. Item: (uint8 frames (T, H, W, 3), token ids with BOS/EOS, gloss ids)."""
 
     def __init__(self, prepared_dir: Path, split: str, vocab: Vocabulary, augment: Augment, max_length: int, seed: int = 0,
-                 gloss_vocab: Vocabulary | None = None) -> None:
+                 gloss_vocab: Vocabulary | None = None, features_dir: Path | None = None) -> None:
         self.dir = prepared_dir
+        self.features_dir = features_dir  # cached per-frame features (frozen backbone) instead of frames
         self.records = [r for r in load_manifest(prepared_dir) if r["split"] == split]
         self.vocab, self.augment, self.max_length, self.seed = vocab, augment, max_length, seed
         self.gloss_vocab = gloss_vocab
+        self.cache_format = cache_format(prepared_dir)
         self.epoch = 0
 
     def __len__(self) -> int:
@@ -80,20 +90,25 @@ class PreparedClips(Dataset):
         self.epoch = epoch
 
     def frames(self, index: int, rng: np.random.Generator | None) -> np.ndarray:
-        stored = np.load(self.dir / "clips" / f"{self.records[index]['key']}.npy", mmap_mode="r")
+        key = self.records[index]["key"]
+        stored = FrameFile(self.features_dir / f"{key}.npy" if self.features_dir else frame_path(self.dir / "clips", key, self.cache_format))
         jitter = rng if self.augment.temporal_jitter else None
         if self.augment.frames is not None:
-            picked = np.asarray(stored[frame_indices(len(stored), self.augment.frames, jitter)])
+            picked = stored.read(frame_indices(len(stored), self.augment.frames, jitter))
         elif jitter is not None:
-            wanted = max(1, round(len(stored) / jitter.uniform(*TEMPO_RANGE)))
-            picked = np.asarray(stored[frame_indices(len(stored), wanted, None)])
+            picked = stored.read(frame_indices(len(stored), max(1, round(len(stored) / jitter.uniform(*TEMPO_RANGE))), None))
         else:
-            picked = np.array(stored)  # a copy: the memory map is read-only
+            picked = stored.read()
+        if self.features_dir is not None:  # (T, D) features: nothing spatial left to augment
+            return np.ascontiguousarray(picked)
         if rng is not None and self.augment.spatial_jitter_px:
             j = self.augment.spatial_jitter_px
             picked = shift_frames(picked, int(rng.integers(-j, j + 1)), int(rng.integers(-j, j + 1)))
         if rng is not None and self.augment.horizontal_flip and rng.random() < 0.5:
             picked = picked[:, :, ::-1]
+        if rng is not None and self.augment.color_jitter:
+            gains = rng.uniform(1 - self.augment.color_jitter, 1 + self.augment.color_jitter, 3).astype(np.float32)
+            picked = np.clip(picked * gains, 0, 255).astype(np.uint8)
         return np.ascontiguousarray(picked)
 
     def glosses(self, index: int) -> list[int]:
@@ -102,7 +117,8 @@ class PreparedClips(Dataset):
         return self.gloss_vocab.encode(self.records[index].get("gloss", "").split())[1:-1]  # no BOS/EOS for CTC
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        training = self.augment.temporal_jitter or self.augment.spatial_jitter_px or self.augment.horizontal_flip
+        augment = self.augment
+        training = augment.temporal_jitter or augment.spatial_jitter_px or augment.horizontal_flip or augment.color_jitter
         rng = np.random.default_rng([self.seed, self.epoch, index]) if training else None
         tokens = self.vocab.encode(tokenize(self.records[index]["text_norm"]), self.max_length)
         glosses = torch.tensor(self.glosses(index), dtype=torch.long)
@@ -113,7 +129,7 @@ def collate(items: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]) -> dic
     """Pad frames (with a validity mask), token ids and gloss ids (with PAD=0) to the longest in the batch."""
     frames = [f for f, _, _ in items]
     time = max(f.shape[0] for f in frames)
-    video = torch.zeros(len(items), time, *frames[0].shape[1:], dtype=torch.uint8)
+    video = torch.zeros(len(items), time, *frames[0].shape[1:], dtype=frames[0].dtype)  # uint8 frames or fp16 features
     mask = torch.zeros(len(items), time, dtype=torch.bool)
     tokens = torch.zeros(len(items), max(t.shape[0] for _, t, _ in items), dtype=torch.long)
     glosses = torch.zeros(len(items), max(g.shape[0] for _, _, g in items), dtype=torch.long)

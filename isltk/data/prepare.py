@@ -26,17 +26,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from isltk.config import Config, DataConfig
+from isltk.data.framestore import FrameFile, frame_path, write_frames
 from isltk.data.layouts import RowReject, SourceRow, image_frames, read_rows
 from isltk.data.text import normalize_text, tokenize
 from isltk.data.video import FrameSampling, VideoDecodeError, decode_image_folder, decode_video
 from isltk.data.vocab import Vocabulary
 from isltk.errors import DataError
-from isltk.fsutil import atomic_write, atomic_write_bytes, atomic_write_json, remove_stale_temps
+from isltk.fsutil import atomic_write_bytes, atomic_write_json, remove_stale_temps
 
-CACHE_FORMAT = 2
+CACHE_FORMAT = 1
 GLOSS_VOCAB_FILE = "gloss_vocab.json"
 SPLITS = ("train", "val", "test")
 
@@ -52,13 +51,16 @@ class FrameSettings:
     sample_fps: float | None = None
     min_frames: int | None = None
     max_frames: int | None = None
+    cache_format: str = "npy"  # storage only: a cache that differs in these two is converted, not decoded again
+    jpeg_quality: int | None = None
 
     @classmethod
     def from_data(cls, data: DataConfig) -> FrameSettings:
+        storage = {"cache_format": data.cache_format, "jpeg_quality": data.jpeg_quality if data.cache_format == "jpeg" else None}
         if data.time_based:
             return cls(None, data.image_size, data.resize_mode, data.min_decoded_fraction, data.sample_fps,
-                       data.min_frames, data.max_frames)
-        return cls(data.stored_frames, data.image_size, data.resize_mode, data.min_decoded_fraction)
+                       data.min_frames, data.max_frames, **storage)
+        return cls(data.stored_frames, data.image_size, data.resize_mode, data.min_decoded_fraction, **storage)
 
     @property
     def sampling(self) -> FrameSampling:
@@ -86,6 +88,7 @@ class PrepareReport:
     split_counts: dict[str, int] = field(default_factory=dict)
     vocab_size: int = 0
     gloss_vocab_size: int = 0
+    converted: int = 0  # clips re-stored in another cache_format without decoding their videos
     seconds: float = 0.0
 
     @property
@@ -122,10 +125,6 @@ def ratio_split(clip_id: str, data: DataConfig) -> str:
     return "train"
 
 
-def _save_npy(path: Path, frames: np.ndarray) -> None:
-    atomic_write(path, lambda handle: np.save(handle, frames, allow_pickle=False))
-
-
 def _decode_row(row: SourceRow, settings: FrameSettings) -> Any:
     if row.is_image_folder:
         return decode_image_folder(image_frames(row.source), settings.sampling, settings.image_size, settings.resize_mode)
@@ -145,7 +144,7 @@ def prepare_one(row: SourceRow, settings: FrameSettings, clips_dir: Path, signat
         reason = f"decoder error: {type(exc).__name__}: {exc}".strip()
         atomic_write_json(clips_dir / f"{key}.reject.json", {"id": row.clip_id, "reason": reason, "signature": signature})
         return ClipOutcome(row.clip_id, "rejected", reason, time.perf_counter() - start)
-    _save_npy(clips_dir / f"{key}.npy", clip.frames)
+    write_frames(frame_path(clips_dir, key, settings.cache_format), clip.frames, settings.cache_format, settings.jpeg_quality or 90)
     record = {
         "id": row.clip_id,
         "key": key,
@@ -171,16 +170,16 @@ def normalize_gloss(gloss: str) -> str:
     return " ".join(gloss.upper().split())
 
 
-def _existing(clips_dir: Path, row: SourceRow, signature: list[int], shape: tuple[int, ...]) -> tuple[str, str] | None:
+def _existing(clips_dir: Path, row: SourceRow, signature: list[int], shape: tuple[int, ...], fmt: str) -> tuple[str, str] | None:
     """("reused", "") or ("rejected", reason) when an earlier run already settled this row."""
     key = clip_key(row.clip_id)
     record_path, reject_path = clips_dir / f"{key}.json", clips_dir / f"{key}.reject.json"
     if record_path.is_file():
         record = json.loads(record_path.read_text(encoding="utf-8"))
-        tensor = clips_dir / f"{key}.npy"
+        tensor = frame_path(clips_dir, key, fmt)
         same_source = record.get("signature") == signature and record.get("text") == row.text
         if same_source and record.get("gloss", "") == normalize_gloss(row.gloss) and tensor.is_file():
-            stored = np.load(tensor, mmap_mode="r").shape
+            stored = FrameFile(tensor).shape
             if stored[1:] == shape[1:] and (shape[0] == -1 or stored[0] == shape[0]):  # -1: any length (time-based)
                 return "reused", ""
     elif reject_path.is_file():
@@ -190,12 +189,21 @@ def _existing(clips_dir: Path, row: SourceRow, signature: list[int], shape: tupl
     return None
 
 
-def _check_settings(out_dir: Path, settings: FrameSettings, force: bool) -> None:
+STORAGE_KEYS = ("cache_format", "jpeg_quality")
+
+
+def _check_settings(out_dir: Path, settings: FrameSettings, force: bool) -> int:
+    """Refuse a cache built with other frame settings; convert one that differs only in storage (returns clips converted)."""
     settings_path = out_dir / "settings.json"
     wanted = {"format": CACHE_FORMAT, **asdict(settings)}
+    converted = 0
     if settings_path.is_file() and not force:
         found = json.loads(settings_path.read_text(encoding="utf-8"))
-        if found != wanted:
+        found.setdefault("cache_format", "npy")
+        found.setdefault("jpeg_quality", None)
+        if found != wanted and all(found.get(k) == v for k, v in wanted.items() if k not in STORAGE_KEYS):
+            converted = convert_storage(out_dir / "clips", found["cache_format"], settings)  # same frames, another storage
+        elif found != wanted:
             changed = ", ".join(f"{k}: {found.get(k)} -> {v}" for k, v in wanted.items() if found.get(k) != v)
             raise DataError(
                 f"{out_dir}: prepared with other settings ({changed}); choose another data.prepared_dir "
@@ -205,6 +213,26 @@ def _check_settings(out_dir: Path, settings: FrameSettings, force: bool) -> None
         for path in (out_dir / "clips").iterdir():
             path.unlink()
     atomic_write_json(settings_path, wanted)
+    return converted
+
+
+def convert_storage(clips_dir: Path, old_format: str, settings: FrameSettings) -> int:
+    """Re-store every prepared clip in the wanted format without decoding any video; returns clips converted.
+
+    Crash-safe: a clip's new file is written (atomically) before its old one is removed, and a re-run
+    converts whatever still has an old file."""
+    converted = 0
+    for record in sorted(clips_dir.glob("*.json")):
+        if record.name.endswith(".reject.json"):
+            continue
+        key = record.name[: -len(".json")]
+        old, new = frame_path(clips_dir, key, old_format), frame_path(clips_dir, key, settings.cache_format)
+        if old.is_file():
+            write_frames(new, FrameFile(old).read(), settings.cache_format, settings.jpeg_quality or 90)
+            if old != new:
+                old.unlink()
+            converted += 1
+    return converted
 
 
 def _spawn_pool(workers: int) -> ProcessPoolExecutor:
@@ -250,16 +278,16 @@ def prepare_cache(
     out_dir, settings = data.prepared_dir, FrameSettings.from_data(data)
     clips_dir = out_dir / "clips"
     clips_dir.mkdir(parents=True, exist_ok=True)
-    _check_settings(out_dir, settings, force)
+    converted = _check_settings(out_dir, settings, force)
     remove_stale_temps(clips_dir)
 
-    report = PrepareReport(out_dir, layout, len(rows) + len(row_rejects), rejects=list(row_rejects))
+    report = PrepareReport(out_dir, layout, len(rows) + len(row_rejects), rejects=list(row_rejects), converted=converted)
     shape = (settings.frames or -1, settings.image_size, settings.image_size, 3)
     jobs: list[tuple[SourceRow, list[int]]] = []
     decode_rejects: dict[str, str] = {}
     for row in rows:
         signature = source_signature(row)
-        settled = _existing(clips_dir, row, signature, shape)
+        settled = _existing(clips_dir, row, signature, shape, settings.cache_format)
         if settled is None:
             jobs.append((row, signature))
         elif settled[0] == "reused":
@@ -289,8 +317,12 @@ def _collect(rows: list[SourceRow], clips_dir: Path, decode_rejects: dict[str, s
         if row.clip_id in decode_rejects:
             report.rejects.append(RowReject(row.clip_id, str(row.source), decode_rejects[row.clip_id], row.line))
             continue
-        record = json.loads((clips_dir / f"{clip_key(row.clip_id)}.json").read_text(encoding="utf-8"))
+        key = clip_key(row.clip_id)
+        record = json.loads((clips_dir / f"{key}.json").read_text(encoding="utf-8"))
         record.pop("signature", None)
+        if "frames" not in record:  # a clip prepared before the field existed
+            record["frames"] = len(FrameFile(frame_path(clips_dir, key, data.cache_format)))
+        record.setdefault("gloss", "")
         record["split"] = row.split or ratio_split(row.clip_id, data)
         records.append(record)
     report.rejects.sort(key=lambda r: r.line)

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from isltk.evaluation.inference import LoadedTranslator, decode_split
-from isltk.evaluation.metrics import Score, all_scores, bleu, sentence_bleu
 from isltk.fsutil import atomic_write_bytes, atomic_write_json
+from isltk.metrics import Score, all_scores, bleu, sentence_bleu
 
 
 @dataclass

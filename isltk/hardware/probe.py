@@ -34,13 +34,15 @@ def probe_batch(config: Config, batch: int, vocab_size: int, checkpointing: bool
     torch.cuda.empty_cache()
     torch.cuda.reset_peak_memory_stats()
     model_cfg = ModelConfig.from_config(config, vocab_size)
-    dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    from isltk.training.trainer import amp_settings
+
+    dtype, needs_scaler = amp_settings(config, device)  # the precision training would pick, not a re-decision
     model = optimizer = None
     try:
         model = SignTranslator(model_cfg).to(device)
         model.set_grad_checkpointing(checkpointing)
         optimizer = build_optimizer(model, config.training, device)
-        scaler = torch.amp.GradScaler("cuda", enabled=dtype == torch.float16)
+        scaler = torch.amp.GradScaler("cuda", enabled=needs_scaler)
         size, frames, length = config.data.image_size, config.data.planning_frames, config.decoder.max_length
         video = torch.randint(0, 255, (batch, frames, size, size, 3), dtype=torch.uint8, device=device)
         mask = torch.ones(batch, frames, dtype=torch.bool, device=device)
@@ -49,7 +51,7 @@ def probe_batch(config: Config, batch: int, vocab_size: int, checkpointing: bool
         for _ in range(3):
             torch.cuda.synchronize()
             start = time.perf_counter()
-            with torch.autocast("cuda", dtype=dtype):
+            with torch.autocast("cuda", dtype=dtype or torch.float32, enabled=dtype is not None):
                 logits = model(model.normalize(video), mask, tokens)
             result = objective(logits, tokens, model_cfg.decoder.label_smoothing)
             scaler.scale(result.total / result.tokens).backward()

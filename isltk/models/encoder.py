@@ -19,16 +19,18 @@ from isltk.errors import CheckpointError
 
 class ConvStemPatchEmbed(PatchEmbed):
     """timm's PatchEmbed with its single patch_size-stride conv replaced by a small conv stack
-    (3x3 stride 2, 3x3 stride 2, then patch_size/4): the early-convolution ViT of Xiao et al. 2021,
-    which trains faster and more stably from scratch than a patchify stem. Needs patch_size % 4 == 0."""
+    (3x3 stride 2, 3x3 stride 2, then patch_size/4), each followed by GroupNorm and ReLU: the
+    early-convolution ViT of Xiao et al. 2021, which trains faster and more stably from scratch than
+    a patchify stem. GroupNorm (not BatchNorm): a frame's features never depend on the batch or on
+    padded frames. Needs patch_size % 4 == 0."""
 
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
         in_chans, dim, patch = self.proj.in_channels, self.proj.out_channels, self.patch_size[0]
         width = max(16, dim // 4)
         self.proj = nn.Sequential(
-            nn.Conv2d(in_chans, width, 3, stride=2, padding=1), nn.GELU(),
-            nn.Conv2d(width, 2 * width, 3, stride=2, padding=1), nn.GELU(),
+            nn.Conv2d(in_chans, width, 3, stride=2, padding=1), nn.GroupNorm(8, width), nn.ReLU(),
+            nn.Conv2d(width, 2 * width, 3, stride=2, padding=1), nn.GroupNorm(8, 2 * width), nn.ReLU(),
             nn.Conv2d(2 * width, dim, patch // 4, stride=patch // 4),
         )
 
@@ -43,7 +45,7 @@ def build_vit(encoder: EncoderConfig, image_size: int) -> VisionTransformer:
         num_heads=encoder.vit_num_heads,
         mlp_ratio=encoder.vit_mlp_dim / encoder.vit_hidden_dim,
         num_classes=0,
-        global_pool=encoder.frame_pool,
+        global_pool="" if encoder.frame_pool == "flatten" else encoder.frame_pool,
         drop_path_rate=encoder.drop_path_rate,
     )
 
@@ -55,13 +57,25 @@ class VideoEncoder(nn.Module):
         super().__init__()
         self.vit = build_vit(encoder, image_size)
         self.out_dim = encoder.vit_hidden_dim
+        self.flatten = None
+        if encoder.frame_pool == "flatten":
+            # Keep the patch grid: *where* a small hand is, and its shape, survive (an average over 64
+            # patches of which the hand covers one or two does not learn, measured in the README).
+            patches = (image_size // encoder.patch_size) ** 2
+            self.out_dim = encoder.frame_dim or encoder.vit_hidden_dim
+            self.flatten = nn.Linear(patches * encoder.vit_hidden_dim, self.out_dim)
 
     def forward(self, frames: torch.Tensor, frame_mask: torch.Tensor) -> torch.Tensor:
         batch, time = frames.shape[:2]
         # Every frame is encoded and padded ones are zeroed afterwards: no data-dependent shapes, so the
         # step stays torch.compile- and meta-device-friendly. The cache stores a fixed frame count per
         # clip, so padding (and its wasted compute) only occurs for clips of other lengths.
-        features = self.vit(frames.reshape(batch * time, *frames.shape[2:])).reshape(batch, time, -1)
+        images = frames.reshape(batch * time, *frames.shape[2:])
+        if self.flatten is not None:
+            tokens = self.vit.forward_features(images)[:, self.vit.num_prefix_tokens :]
+            features = self.flatten(tokens.flatten(1)).reshape(batch, time, -1)
+        else:
+            features = self.vit(images).reshape(batch, time, -1)
         return features * frame_mask[..., None].to(features.dtype)
 
     def set_grad_checkpointing(self, enable: bool = True) -> None:

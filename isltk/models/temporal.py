@@ -47,33 +47,70 @@ def normalize_over_time(x: torch.Tensor, mask: torch.Tensor, eps: float = 1e-5) 
     return (x - mean) * torch.rsqrt(var + eps) * weights
 
 
+class RunningStandardize(nn.Module):
+    """Per-channel standardisation with dataset statistics (BatchNorm's running mean/var, masked).
+
+    Training uses the statistics of the rows given (valid rows only) and updates the running ones;
+    evaluation uses the running ones, so a clip's output at test time depends on nothing else."""
+
+    def __init__(self, dim: int, momentum: float = 0.1, eps: float = 1e-5, center: bool = True) -> None:
+        super().__init__()
+        self.momentum, self.eps, self.center = momentum, eps, center
+        self.register_buffer("running_mean", torch.zeros(dim))
+        self.register_buffer("running_var", torch.ones(dim))
+
+    def forward(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        """x (..., D), weights (..., 1) in {0, 1}: standardised x (rows with weight 0 come out as 0)."""
+        if self.training:
+            count = weights.sum().clamp_min(1.0)
+            mean = (x * weights).sum(tuple(range(x.dim() - 1))) / count if self.center else torch.zeros_like(self.running_mean)
+            var = (((x - mean) ** 2) * weights).sum(tuple(range(x.dim() - 1))) / count
+            with torch.no_grad():
+                self.running_mean.lerp_(mean.detach(), self.momentum)
+                self.running_var.lerp_(var.detach(), self.momentum)
+        else:
+            mean, var = (self.running_mean if self.center else torch.zeros_like(self.running_mean)), self.running_var
+        return (x - mean) * torch.rsqrt(var + self.eps) * weights
+
+
 class FrameFeatureNorm(nn.Module):
     """What the temporal blocks see of each frame's features (`temporal.normalization`).
 
-    - `clip`: `normalize_over_time` alone. It erases whatever is held still (a handshape kept for a
-      whole greeting, a location) and blows channels that barely move up to unit scale.
-    - `frame`: a per-frame LayerNorm: keeps what is held, but motion is only implicit.
-    - `both` (default): the per-frame normalised features *and* their deviation from the clip's
-      mean, concatenated. The first half keeps what is held still, the second says what changes;
-      the deviation is taken after the per-frame LayerNorm, so small changes stay small (no
-      amplification of noise), and a clip's output still does not depend on padding or the batch.
+    Per-frame ViT features of a clip share a large static part (signer, clothes, background); the sign
+    is a small part of them. Learning is fast only when that small part is brought to unit scale.
+    - `clip`: standardise each channel over the clip's own frames (`normalize_over_time`). Motion stands
+      out, but whatever is held still (a greeting's hand shape, a location) is erased: two different
+      still clips give the same output, and channels that barely move are blown up to unit scale.
+    - `frame`: a per-frame LayerNorm: keeps everything, but the sign stays a small part of it (slow).
+    - `both` (default): two halves side by side. *What is held*: the clip's mean feature, standardised
+      with dataset statistics (running mean/var), so what tells clips apart (incl. a still hand shape)
+      is at unit scale. *What changes*: each frame's deviation from the clip mean, divided by the
+      dataset's typical deviation (running, not the clip's own), so motion is at unit scale while a
+      still clip's noise stays small. At test time it uses running statistics only: a clip's output
+      does not depend on the batch, on padding or on the number of GPUs.
     """
 
     def __init__(self, dim: int, mode: str) -> None:
         super().__init__()
         self.mode = mode
-        self.norm = nn.LayerNorm(dim) if mode != "clip" else nn.Identity()
+        self.norm = nn.LayerNorm(dim) if mode == "frame" else nn.Identity()
+        self.held = RunningStandardize(dim) if mode == "both" else None
+        self.change = RunningStandardize(dim, center=False) if mode == "both" else None
         self.out_dim = 2 * dim if mode == "both" else dim
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         if self.mode == "clip":
             return normalize_over_time(x, mask).to(x.dtype)
         weights = mask[..., None].to(x.dtype)
-        frame = self.norm(x) * weights
         if self.mode == "frame":
-            return frame
-        mean = frame.sum(1, keepdim=True) / weights.sum(1, keepdim=True).clamp_min(1.0)
-        return torch.cat([frame, (frame - mean) * weights], dim=-1)
+            return self.norm(x) * weights
+        x = x.float()  # statistics in fp32 even under autocast
+        weights = weights.float()
+        count = weights.sum(1, keepdim=True).clamp_min(1.0)
+        clip_mean = (x * weights).sum(1, keepdim=True) / count
+        held = self.held(clip_mean, (count > 0).float() * weights.amax(1, keepdim=True))
+        change = self.change(x - clip_mean, weights)
+        return torch.cat([held.expand_as(change) * weights, change], dim=-1)
 
 
 class TemporalConvBlock(nn.Module):

@@ -88,9 +88,16 @@ class SignTranslator(nn.Module):
         frames = frames_uint8.permute(0, 1, 4, 2, 3).float()
         return (frames - self.mean) / self.std
 
+    def model_input(self, batch_frames: torch.Tensor) -> torch.Tensor:
+        """A loader's batch as the model takes it: uint8 frames are normalised; cached ViT features
+        (B, T, D) from the frozen-backbone fast path pass through as float."""
+        return self.normalize(batch_frames) if batch_frames.dtype == torch.uint8 else batch_frames.float()
+
     def forward_temporal(self, frames: torch.Tensor, frame_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Normalised frames -> temporal features (B, T', D) and their mask (B, T')."""
-        return self.temporal(self.encoder(frames, frame_mask), frame_mask)
+        """Normalised frames (B, T, 3, H, W), or cached per-frame features (B, T, D) -> temporal features (B, T', D)
+        and their mask (B, T')."""
+        features = frames * frame_mask[..., None] if frames.dim() == 3 else self.encoder(frames, frame_mask)
+        return self.temporal(features, frame_mask)
 
     def forward_features(self, frames: torch.Tensor, frame_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Normalised frames -> decoder memory tokens (B, M, D) and their mask (B, M)."""

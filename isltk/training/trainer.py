@@ -40,11 +40,12 @@ from isltk.data.dataset import (
 from isltk.data.prepare import GLOSS_VOCAB_FILE
 from isltk.data.vocab import Vocabulary
 from isltk.errors import CheckpointError, IsltkError
-from isltk.evaluation.metrics import bleu
+from isltk.metrics import bleu
 from isltk.models.objective import objective
 from isltk.models.translator import PAD_ID, ModelConfig, SignTranslator, build_model
 from isltk.training import checkpoint as ckpt
 from isltk.training.distributed import DistInfo, all_reduce_sum, barrier, init_distributed, unwrap, wrap_model
+from isltk.training.features import ensure_feature_cache
 from isltk.training.metrics_log import MetricsLog
 from isltk.training.optim import build_optimizer, build_scheduler
 
@@ -96,6 +97,7 @@ class Callbacks:
     on_start: Callable[[dict[str, Any]], None] | None = None
     on_step: Callable[[StepInfo], None] | None = None
     on_validation: Callable[[dict[str, Any]], None] | None = None
+    on_features: Callable[[int, int], None] | None = None  # (clips done, clips) while caching frozen-backbone features
 
 
 def pick_device(cfg: Config, info: DistInfo) -> torch.device:
@@ -114,7 +116,9 @@ def amp_settings(cfg: Config, device: torch.device) -> tuple[torch.dtype | None,
         return None, False
     if device.type == "cpu":
         return torch.bfloat16, False
-    if t.amp_dtype == "fp16" or (t.amp_dtype == "auto" and not torch.cuda.is_bf16_supported()):
+    # including_emulation=False: the default also says True on V100/T4/Turing, where bf16 is emulated (slow,
+    # and cuDNN has no bf16 convolutions below sm80): those GPUs get fp16 + a grad scaler.
+    if t.amp_dtype == "fp16" or (t.amp_dtype == "auto" and not torch.cuda.is_bf16_supported(including_emulation=False)):
         return torch.float16, True
     return torch.bfloat16, False
 
@@ -211,15 +215,17 @@ class Trainer:
         np.random.seed(t.seed + self.info.rank)
         if t.compile:  # the per-frame ViT is where the FLOPs are; compile it before DDP wraps the model
             model.encoder.vit.compile()
+        features_dir = self._feature_cache(model) if cfg.encoder.freeze_epochs < 0 else None
         self.model: torch.nn.Module = wrap_model(model, self.info, t.distributed, self.device,
-                                                 find_unused=cfg.encoder.freeze_epochs > 0)
+                                                 find_unused=cfg.encoder.freeze_epochs != 0)
         self.optimizer = build_optimizer(self.model, t, self.device)
         frames = None if cfg.data.time_based else cfg.data.num_frames
         jitter = t.temporal_jitter and (cfg.data.time_based or cfg.data.stored_frames > cfg.data.num_frames)
-        augment = Augment(frames, jitter, t.spatial_jitter_px, t.horizontal_flip)
+        augment = Augment(frames, jitter, t.spatial_jitter_px, t.horizontal_flip, t.color_jitter)
         self.train_set = PreparedClips(cfg.data.prepared_dir, "train", self.vocab, augment, cfg.decoder.max_length, t.seed,
-                                       self.gloss_vocab)
-        self.val_set = PreparedClips(cfg.data.prepared_dir, "val", self.vocab, Augment(frames), cfg.decoder.max_length)
+                                       self.gloss_vocab, features_dir)
+        self.val_set = PreparedClips(cfg.data.prepared_dir, "val", self.vocab, Augment(frames), cfg.decoder.max_length,
+                                     features_dir=features_dir)
         if len(self.train_set) < t.batch_size * self.info.world:
             raise IsltkError(f"{cfg.data.prepared_dir}: {len(self.train_set)} train clips is fewer than one global batch "
                              f"({t.batch_size} x {self.info.world} GPUs); lower training.batch_size")
@@ -234,6 +240,14 @@ class Trainer:
         self.state = TrainState()
         if resume_path is not None:
             self._load(resume_path)
+
+    def _feature_cache(self, model: SignTranslator) -> Path:
+        """Frozen backbone for the whole run: its per-frame features, computed once (rank 0) and cached."""
+        model.encoder.set_frozen(True)
+        if self.info.is_main:
+            ensure_feature_cache(model, self.cfg.data.prepared_dir, self.device, self.cfg.training.seed, self.callbacks.on_features)
+        barrier(self.info)
+        return ensure_feature_cache(model, self.cfg.data.prepared_dir, self.device, self.cfg.training.seed)
 
     def _load(self, path: Path) -> None:
         meta = ckpt.read_meta(path)
@@ -307,7 +321,7 @@ class Trainer:
         loss_sum = torch.zeros((), device=self.device)
         gloss_sum: torch.Tensor | None = None
         for i, batch in enumerate(group):
-            frames = core.normalize(batch["frames"].to(self.device, non_blocking=True))
+            frames = core.model_input(batch["frames"].to(self.device, non_blocking=True))
             mask = batch["frame_mask"].to(self.device, non_blocking=True)
             tokens = batch["tokens"].to(self.device, non_blocking=True)
             last = i == len(group) - 1
@@ -360,7 +374,7 @@ class Trainer:
                 core.unshard()  # type: ignore[operator]  # decoding calls submodules directly, not the root forward
             hypotheses, loss_sum, tokens_total = [], 0.0, 0
             for batch in sequential_loader(self.val_set, self.cfg.training.batch_size):
-                frames = core.normalize(batch["frames"].to(self.device))
+                frames = core.model_input(batch["frames"].to(self.device))
                 mask, tokens = batch["frame_mask"].to(self.device), batch["tokens"].to(self.device)
                 with self._autocast():
                     result = objective(core(frames, mask, tokens), tokens, 0.0)
@@ -421,7 +435,8 @@ class Trainer:
                                      "vocab_size": len(self.vocab)})
         window_start, window_clips = time.perf_counter(), 0
         while state.epoch < t.num_epochs and state.step < self.total_steps:
-            unwrap(self.model).encoder.set_frozen(state.epoch < self.cfg.encoder.freeze_epochs)
+            freeze = self.cfg.encoder.freeze_epochs
+            unwrap(self.model).encoder.set_frozen(freeze < 0 or state.epoch < freeze)
             self.train_set.set_epoch(state.epoch)
             self.sampler.set_epoch(state.epoch, state.batch_in_epoch)
             iterator = iter(self._loader())

@@ -1,0 +1,100 @@
+"""Compressed cache and length buckets, measured side by side in one run.
+
+    .venv/bin/python benchmarks/bench_cache.py [--clips 48] [--workers 2]    # ~3 min on 2 cores
+
+1. Storage: real H.264 clips (the realistic synthetic corpus, re-encoded by ffmpeg's libx264) prepared
+   at 224 px and 12.5 frames/s as raw npy and as JPEG at quality 90 and 75: KiB per stored frame.
+2. Loader vs step: clips/s the training loader delivers from the JPEG cache (decoding in its worker
+   processes, augmentation on) against clips/s the training step of configs/signing.yaml consumes at
+   224 px on the same machine.
+3. Padding: padded frames / all frames of the length-bucketed batches vs plain shuffled batches on the
+   prepared corpus's real lengths.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from isltk.config import load_config  # noqa: E402
+from isltk.data.dataset import Augment, PreparedClips, ShardedBatchSampler, clip_lengths, load_manifest  # noqa: E402
+from isltk.data.encode import ffmpeg_executable  # noqa: E402
+from isltk.data.prepare import prepare_cache  # noqa: E402
+from isltk.data.signing import make_signing_corpus  # noqa: E402
+from isltk.data.vocab import Vocabulary  # noqa: E402
+from isltk.training.trainer import Trainer  # noqa: E402
+
+
+def reencode_h264(video_dir: Path) -> None:
+    for path in sorted(video_dir.glob("*.mp4")):
+        tmp = path.with_suffix(".h264.mp4")
+        subprocess.run([ffmpeg_executable(), "-y", "-v", "error", "-i", str(path), "-c:v", "libx264", "-crf", "23",
+                        "-pix_fmt", "yuv420p", str(tmp)], check=True)
+        tmp.replace(path)
+
+
+def kib_per_frame(prepared: Path) -> float:
+    files = [p for p in (prepared / "clips").iterdir() if p.name.endswith((".npy", ".npz"))]
+    frames = sum(clip_lengths(load_manifest(prepared)))
+    return sum(p.stat().st_size for p in files) / frames / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clips", type=int, default=48)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--batches", type=int, default=12)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        make_signing_corpus(root / "corpus", args.clips, 0, 0, seed=5, workers=args.workers)
+        reencode_h264(root / "corpus" / "videos")
+        base = [f"data.video_dir={root / 'corpus' / 'videos'}", f"data.csv_path={root / 'corpus' / 'sentences.csv'}",
+                "data.image_size=224", "data.sample_fps=12.5", "data.max_frames=128", f"training.runs_dir={root / 'runs'}",
+                f"training.num_workers={args.workers}", "training.batch_size=8", "training.total_steps=1000"]
+        sizes = {}
+        for name, extra in (("npy", ["data.cache_format=npy"]), ("jpeg q90", ["data.cache_format=jpeg", "data.jpeg_quality=90"]),
+                            ("jpeg q75", ["data.cache_format=jpeg", "data.jpeg_quality=75"])):
+            cfg = load_config("configs/signing.yaml", [*base, f"data.prepared_dir={root / name.replace(' ', '_')}", *extra])
+            prepare_cache(cfg, workers=args.workers)
+            sizes[name] = kib_per_frame(cfg.data.prepared_dir)
+        print("storage at 224 px (H.264 sources, 12.5 frames/s):")
+        for name, kib in sizes.items():
+            print(f"  {name:9s} {kib:7.1f} KiB per frame  ({sizes['npy'] / kib:4.1f}x smaller than npy)")
+
+        cfg = load_config("configs/signing.yaml", [*base, f"data.prepared_dir={root / 'jpeg_q90'}", "data.cache_format=jpeg"])
+        trainer = Trainer(cfg, root / "run")
+        loader = trainer._loader()
+        start, clips = time.perf_counter(), 0
+        batches = []
+        for batch in loader:
+            batches.append(batch)
+            clips += len(batch["tokens"])
+            if len(batches) == args.batches:
+                break
+        load_rate = clips / (time.perf_counter() - start)
+        trainer.train_step(batches[:1])  # warm-up
+        start = time.perf_counter()
+        for batch in batches[1:]:
+            trainer.train_step([batch])
+        step_rate = sum(len(b["tokens"]) for b in batches[1:]) / (time.perf_counter() - start)
+        print(f"loader ({args.workers} workers, JPEG q90, augmentation on): {load_rate:.1f} clips/s; "
+              f"training step (configs/signing.yaml at 224 px): {step_rate:.1f} clips/s -> loader/step = {load_rate / step_rate:.1f}x")
+
+        vocab = Vocabulary.load(cfg.data.prepared_dir / "vocab.json")
+        lengths = clip_lengths(PreparedClips(cfg.data.prepared_dir, "train", vocab, Augment(None), 24).records)
+        print(f"clip lengths {min(lengths)}..{max(lengths)} frames ({max(lengths) / min(lengths):.1f}x spread)")
+        for name, sampler in (("shuffled", ShardedBatchSampler(len(lengths), 8, seed=1)),
+                              ("length-bucketed", ShardedBatchSampler(len(lengths), 8, seed=1, lengths=lengths))):
+            padded = sum(max(lengths[i] for i in b) * len(b) for b in sampler)
+            print(f"  {name:16s} padding waste {1 - sum(lengths[i] for b in sampler for i in b) / padded:6.1%}")
+
+
+if __name__ == "__main__":
+    main()
