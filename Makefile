@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR ?= demo
 
-.PHONY: install test demo lint bench clean
+.PHONY: install test demo lint bench learning clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,7 +26,7 @@ TINY := --config configs/tiny.yaml --set data.video_dir=$(DEMO_DIR)/corpus/video
 
 # synth -> prepare -> train (tiny, CPU) -> evaluate on the unseen test sentences -> translate one clip
 demo: $(STAMP)
-	$(BIN)/isltk synth $(DEMO_DIR)/corpus
+	$(BIN)/isltk synth $(DEMO_DIR)/corpus --style simple
 	$(BIN)/isltk prepare $(TINY)
 	rm -rf $(DEMO_DIR)/run
 	$(BIN)/isltk train $(TINY) --out $(DEMO_DIR)/run
@@ -39,3 +39,7 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(DEMO_DIR) .pytest_cache
+
+# The learning test: realistic synthetic signing (unseen signers), configs/signing.yaml, ~35 min on 2 cores.
+learning: $(STAMP)
+	$(BIN)/python benchmarks/bench_learning.py

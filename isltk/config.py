@@ -68,11 +68,6 @@ class DataConfig(StrictModel):
     def time_based(self) -> bool:
         return self.sample_fps is not None
 
-    @property
-    def planning_frames(self) -> int:
-        """Frames per clip to plan memory and FLOPs for when no real length distribution is at hand."""
-        return self.max_frames if self.time_based else self.num_frames
-
     @model_validator(mode="after")
     def _check(self) -> DataConfig:
         if self.cache_frames is not None and self.cache_frames < self.num_frames:
@@ -101,6 +96,8 @@ class EncoderConfig(StrictModel):
     )
     frame_dim: int | None = Field(None, ge=8, description="frame_pool: flatten: width of the projected frame vector")
     conv_stem: bool = Field(False, description="a small strided conv stack instead of the one-conv patch embedding")
+    motion_channels: bool = Field(False, description="feed each frame with its difference from the clip's mean frame "
+                                  "(6 input channels: what moves stands out whatever the signer and background)")
     pretrained: str | None = Field(None, description="timm pretrained tag (needs network) or a local .pth/.safetensors")
     pixel_mean: tuple[float, float, float] | None = Field(
         None, description="RGB mean in 0..1 the backbone expects; default: the timm tag's pretrained config, else ImageNet's"
@@ -113,9 +110,9 @@ class EncoderConfig(StrictModel):
     def _check(self) -> EncoderConfig:
         if self.conv_stem and self.patch_size % 4:
             raise ValueError(f"encoder.conv_stem needs encoder.patch_size divisible by 4 (got {self.patch_size})")
-        if self.conv_stem and self.pretrained:
-            raise ValueError("encoder.conv_stem replaces the patch embedding, so encoder.pretrained weights cannot load; "
-                             "use one or the other")
+        if (self.conv_stem or self.motion_channels) and self.pretrained:
+            raise ValueError("encoder.conv_stem / encoder.motion_channels change the patch embedding, so encoder.pretrained "
+                             "weights cannot load; use one or the other")
         if self.vit_hidden_dim % self.vit_num_heads:
             raise ValueError(
                 f"encoder.vit_hidden_dim ({self.vit_hidden_dim}) must be divisible by encoder.vit_num_heads ({self.vit_num_heads})"

@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import pytest
 import yaml
@@ -78,3 +79,20 @@ def test_catalogue_entries() -> None:
         assert gpu.bf16 == (gpu.architecture not in ("Turing", "Volta"))  # no bf16 before Ampere
     assert find_gpu("a100 40gb") is CATALOG["A100-40GB"]
     assert CATALOG["Quadro-RTX-6000"].amp_dtype == "fp16"
+
+
+def test_plans_with_the_prepared_corpus_lengths(tmp_path: Path) -> None:
+    from isltk.config import validate_config
+    from isltk.hardware.estimate import length_plan
+
+    def config(**data):
+        return validate_config({"data": {"prepared_dir": str(tmp_path), **data}, "training": {"batch_size": 4}}, "test")
+
+    assert length_plan(config(num_frames=12)).memory_frames == 12  # fixed count
+    unprepared = length_plan(config(sample_fps=10, max_frames=80))
+    assert (unprepared.memory_frames, unprepared.time_frames) == (80, 80) and "max_frames" in unprepared.source
+    records = [{"id": str(i), "split": split, "frames": n} for i, (split, n) in enumerate([("train", 10), ("train", 20), ("train", 60), ("test", 90)])]
+    (tmp_path / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    (tmp_path / "cache.json").write_text("{}")
+    plan = length_plan(config(sample_fps=10, max_frames=80))
+    assert (plan.memory_frames, plan.time_frames, plan.clips) == (60, 30, 3) and "prepared corpus" in plan.source

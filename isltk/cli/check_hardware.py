@@ -39,13 +39,14 @@ def check_hardware(
         per_gpu, steps = accumulation_for(batch, ckpt if not plain else plain)
         rows.append({"gpu": g.name, "memory_gib": g.memory_gib, "dtype": g.amp_dtype, "fits_configured_batch": est.fits(g, batch, ckpt_on),
                      "max_batch": plain, "max_batch_checkpointing": ckpt, "per_gpu_batch": per_gpu, "accumulation_steps": steps,
-                     "epoch_hours_estimate": round(est.epoch_hours(g, cfg.hardware.dataset_clips), 3), "peak_tflops": g.peak_tflops})
+                     "epoch_hours_estimate": round(est.epoch_hours(g, est.lengths.clips), 3), "peak_tflops": g.peak_tflops})
     facts = {
-        "config_gpu": own.name, "batch_per_gpu": batch, "frames": cfg.data.planning_frames, "image_size": cfg.data.image_size,
+        "config_gpu": own.name, "batch_per_gpu": batch, "frames": est.lengths.memory_frames, "mean_frames": est.lengths.time_frames,
+        "lengths_from": est.lengths.source, "image_size": cfg.data.image_size,
         "num_gpus": cfg.hardware.num_gpus, "activation_checkpointing": ckpt_on, "fits": fits_own,
         "parameters": est.parameters, "train_gflop_per_clip": round(est.train_gflop_per_clip, 2),
         "memory_bytes": breakdown.lines, "total_bytes": breakdown.total, "gpus": rows,
-        "epoch_estimate": {"clips": cfg.hardware.dataset_clips, "assumed_mfu": ASSUMED_MFU, "note": "an estimate, not a measurement"},
+        "epoch_estimate": {"clips": est.lengths.clips, "assumed_mfu": ASSUMED_MFU, "note": "an estimate, not a measurement"},
     }
     if probe:
         facts["probe"] = _probe(cfg, est, own)
@@ -82,9 +83,10 @@ def _print_tables(cfg, est, breakdown, rows, own, fits_own, gib, mfu) -> None:  
     for part, count in est.parameters.items():
         params.add_row(part, f"{count / 1e6:,.1f} M")
     stdout.print(params)
-    stdout.print(f"training FLOPs per clip ({cfg.data.planning_frames} frames, forward + backward, torch.utils.flop_counter): "
+    stdout.print(f"clip lengths from {est.lengths.source}")
+    stdout.print(f"training FLOPs per clip ({est.lengths.time_frames} frames, forward + backward, torch.utils.flop_counter): "
                  f"{est.train_gflop_per_clip:,.0f} GFLOP")
-    memory = Table(title=f"memory per GPU at batch {cfg.training.batch_size} x {cfg.data.planning_frames} frames, {own.name} "
+    memory = Table(title=f"memory per GPU at batch {cfg.training.batch_size} x {est.lengths.memory_frames} frames, {own.name} "
                          f"({own.amp_dtype}, activation checkpointing {'on' if cfg.encoder.grad_checkpointing else 'off'})")
     memory.add_column("what")
     memory.add_column("GiB", justify="right")
@@ -95,7 +97,7 @@ def _print_tables(cfg, est, breakdown, rows, own, fits_own, gib, mfu) -> None:  
     stdout.print(memory)
     verdict = "[green]fits[/]" if fits_own else "[red]does NOT fit[/]"
     stdout.print(f"configured batch {cfg.training.batch_size} on {own.name}: {verdict}")
-    table = Table(title=f"largest batch per GPU (clips of {cfg.data.planning_frames} frames at {cfg.data.image_size} px)")
+    table = Table(title=f"largest batch per GPU (clips of {est.lengths.memory_frames} frames at {cfg.data.image_size} px)")
     for column in ("GPU", "GiB", "AMP", f"fits {cfg.training.batch_size}", "max batch", "max (ckpt)", "batch x accum", "epoch (est.)"):
         table.add_column(column, justify="right", no_wrap=True)
     for r in rows:
@@ -103,5 +105,5 @@ def _print_tables(cfg, est, breakdown, rows, own, fits_own, gib, mfu) -> None:  
         table.add_row(r["gpu"], f"{r['memory_gib']:g}", r["dtype"], "yes" if r["fits_configured_batch"] else "no",
                       str(r["max_batch"]), str(r["max_batch_checkpointing"]), accum, f"{r['epoch_hours_estimate'] * 60:.1f} min")
     stdout.print(table)
-    stdout.print(f"epoch time is an ESTIMATE: {cfg.hardware.dataset_clips} clips x training FLOPs at {mfu:.0%} MFU of each GPU's "
+    stdout.print(f"epoch time is an ESTIMATE: {est.lengths.clips} clips x training FLOPs at {mfu:.0%} MFU of each GPU's "
                  "peak dense tensor throughput. 'batch x accum' keeps the configured effective batch with gradient accumulation.")

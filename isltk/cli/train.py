@@ -29,6 +29,7 @@ def train(
 
     Ctrl-C or SIGTERM finishes the current step, saves a checkpoint and exits (130 / 143).
     """
+    from isltk.hardware.estimate import length_plan
     from isltk.models.translator import ModelConfig, summarize
     from isltk.training.distributed import shutdown_distributed
     from isltk.training.trainer import Callbacks, Trainer, TrainingInterrupted
@@ -39,11 +40,12 @@ def train(
     task = progress.add_task("training", total=None, stats="")
 
     def on_start(info: dict) -> None:
-        summary = summarize(ModelConfig.from_config(cfg, info["vocab_size"]), cfg.data.planning_frames)
+        frames = length_plan(cfg).time_frames
+        summary = summarize(ModelConfig.from_config(cfg, info["vocab_size"]), frames)
         stderr.print(f"run folder {info['run_dir']} | device {info['device']} x{info['world']} | precision {info['amp']} | "
                      f"{info['train_clips']} train / {info['val_clips']} val clips | {info['steps_per_epoch']} steps/epoch")
         stderr.print(f"model: {summary.parameters['total'] / 1e6:.3g} M parameters (ViT {summary.parameters['encoder'] / 1e6:.3g} M), "
-                     f"{summary.train_gflop_per_clip:.3g} GFLOP per clip per training step")
+                     f"{summary.train_gflop_per_clip:.3g} GFLOP per clip of {frames} frames per training step")
         if info["resumed_at_step"]:
             stderr.print(f"resumed at step {info['resumed_at_step']}")
         progress.update(task, total=info["total_steps"], completed=info["resumed_at_step"])

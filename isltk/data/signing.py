@@ -201,7 +201,7 @@ class Body:
         width, height = signer.size
         self.unit = min(width, height) * 0.27 * signer.scale
         self.centre = (width * (0.5 + signer.offset[0]), height * (0.56 + signer.offset[1]))
-        self.hand = self.unit * 0.2
+        self.hand = self.unit * 0.25  # palm radius: a hand with fingers is ~20% of head-to-waist, as in real framing
         self.skin = signer.skin
         self.outline = tuple(int(c * 0.6) for c in signer.skin)
         image = _backdrop(signer, rng)
@@ -226,7 +226,7 @@ def draw_hand(image: np.ndarray, centre: tuple[float, float], size: float, hands
     x, y = centre
     s = size
     sign = -1 if mirrored else 1
-    finger = max(1, int(round(s * 0.32)))
+    finger = max(1, int(round(s * 0.36)))
     fingers: list[tuple[float, float]] = []  # tip offsets (dx, dy) in units of s, from the palm centre
     if handshape == "flat":
         fingers = [(-0.45, -1.9), (-0.15, -2.05), (0.15, -2.05), (0.45, -1.9)]

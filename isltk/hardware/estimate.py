@@ -36,6 +36,46 @@ class Breakdown:
         return sum(self.lines.values())
 
 
+@dataclass(frozen=True)
+class LengthPlan:
+    """Frames per clip to plan with: the padded length of the longest batch (memory) and the mean
+    length (time), with where they come from."""
+
+    memory_frames: int
+    time_frames: int
+    clips: int  # clips per epoch for the time estimate
+    source: str
+
+
+def length_plan(config: Config) -> LengthPlan:
+    """The prepared corpus's real lengths when a time-based cache exists, else the config's frames.
+
+    Memory: the length-bucketed sampler pads a batch to its longest clip, so the worst batch is one
+    padded to the longest train clip (with `max_frames_per_batch`, no batch exceeds that many frames).
+    Time: FLOPs grow with frames, so an epoch costs about clips x the mean length."""
+    data, training = config.data, config.training
+    if not data.time_based:
+        return LengthPlan(data.num_frames, data.num_frames, config.hardware.dataset_clips, "fixed data.num_frames")
+    manifest = data.prepared_dir / "manifest.jsonl"
+    if manifest.is_file():
+        from isltk.data.dataset import clip_lengths, load_manifest
+
+        try:
+            train = [r for r in load_manifest(data.prepared_dir) if r["split"] == "train"]
+        except Exception:  # an incomplete cache: plan from the config instead
+            train = []
+        lengths = [n for n in clip_lengths(train) if n > 0]
+        if lengths:
+            longest = max(lengths)
+            if training.max_frames_per_batch:
+                longest = min(longest, max(1, training.max_frames_per_batch // training.batch_size))
+            return LengthPlan(longest, max(1, round(sum(lengths) / len(lengths))), len(lengths),
+                              f"prepared corpus {data.prepared_dir}: longest batch {max(lengths)} frames/clip, "
+                              f"mean {sum(lengths) / len(lengths):.1f}, {len(lengths)} train clips")
+    return LengthPlan(data.max_frames, data.max_frames, config.hardware.dataset_clips,
+                      "data.max_frames (no prepared cache yet: run prepare for the real length distribution)")
+
+
 @dataclass
 class Estimate:
     config_gpu: str
@@ -46,6 +86,7 @@ class Estimate:
     parameters: dict[str, int]
     train_gflop_per_clip: float
     models: dict[bool, MemoryModel] = field(default_factory=dict)  # grad_checkpointing -> model
+    lengths: LengthPlan | None = None
 
     def step_memory(self, batch: int, checkpointing: bool) -> StepMemory:
         return self.models[checkpointing].at(batch)
@@ -89,12 +130,13 @@ class Estimate:
 
 
 def estimate(config: Config, vocab_size: int = REFERENCE_VOCAB) -> Estimate:
+    plan = length_plan(config)
     model_cfg = ModelConfig.from_config(config, vocab_size)
-    summary = summarize(model_cfg, config.data.planning_frames, config.decoder.max_length - 1)
+    summary = summarize(model_cfg, plan.time_frames, config.decoder.max_length - 1)
     amp = config.training.use_amp
-    models = {ckpt: cached_memory_model(model_cfg, config.data.planning_frames, amp, ckpt) for ckpt in (False, True)}
-    return Estimate(config.hardware.gpu, config.training.batch_size, config.data.planning_frames, config.hardware.num_gpus,
-                    config.training.distributed, summary.parameters, summary.train_gflop_per_clip, models)
+    models = {ckpt: cached_memory_model(model_cfg, plan.memory_frames, amp, ckpt) for ckpt in (False, True)}
+    return Estimate(config.hardware.gpu, config.training.batch_size, plan.memory_frames, config.hardware.num_gpus,
+                    config.training.distributed, summary.parameters, summary.train_gflop_per_clip, models, plan)
 
 
 def accumulation_for(batch: int, max_batch: int) -> tuple[int, int]:

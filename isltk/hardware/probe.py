@@ -34,6 +34,7 @@ def probe_batch(config: Config, batch: int, vocab_size: int, checkpointing: bool
     torch.cuda.empty_cache()
     torch.cuda.reset_peak_memory_stats()
     model_cfg = ModelConfig.from_config(config, vocab_size)
+    from isltk.hardware.estimate import length_plan
     from isltk.training.trainer import amp_settings
 
     dtype, needs_scaler = amp_settings(config, device)  # the precision training would pick, not a re-decision
@@ -43,7 +44,7 @@ def probe_batch(config: Config, batch: int, vocab_size: int, checkpointing: bool
         model.set_grad_checkpointing(checkpointing)
         optimizer = build_optimizer(model, config.training, device)
         scaler = torch.amp.GradScaler("cuda", enabled=needs_scaler)
-        size, frames, length = config.data.image_size, config.data.planning_frames, config.decoder.max_length
+        size, frames, length = config.data.image_size, length_plan(config).memory_frames, config.decoder.max_length
         video = torch.randint(0, 255, (batch, frames, size, size, 3), dtype=torch.uint8, device=device)
         mask = torch.ones(batch, frames, dtype=torch.bool, device=device)
         tokens = torch.randint(4, vocab_size, (batch, length), device=device)

@@ -39,6 +39,7 @@ def build_vit(encoder: EncoderConfig, image_size: int) -> VisionTransformer:
     return VisionTransformer(
         embed_layer=ConvStemPatchEmbed if encoder.conv_stem else PatchEmbed,
         img_size=image_size,
+        in_chans=6 if encoder.motion_channels else 3,
         patch_size=encoder.patch_size,
         embed_dim=encoder.vit_hidden_dim,
         depth=encoder.vit_num_layers,
@@ -50,6 +51,16 @@ def build_vit(encoder: EncoderConfig, image_size: int) -> VisionTransformer:
     )
 
 
+def with_motion_channels(frames: torch.Tensor, frame_mask: torch.Tensor) -> torch.Tensor:
+    """(B, T, 3, H, W) -> (B, T, 6, H, W): each frame and its difference from the clip's mean frame.
+
+    The difference keeps only what moves (the hands, in place), whatever the signer's clothes,
+    background or lighting; the frame itself keeps what is held still. Padded frames stay out of the mean."""
+    weights = frame_mask[:, :, None, None, None].to(frames.dtype)
+    mean = (frames * weights).sum(1, keepdim=True) / weights.sum(1, keepdim=True).clamp_min(1.0)
+    return torch.cat([frames, (frames - mean) * weights], dim=2)
+
+
 class VideoEncoder(nn.Module):
     """(B, T, 3, H, W) frames + (B, T) validity mask -> (B, T, D) per-frame features (zeros where padded)."""
 
@@ -57,6 +68,7 @@ class VideoEncoder(nn.Module):
         super().__init__()
         self.vit = build_vit(encoder, image_size)
         self.out_dim = encoder.vit_hidden_dim
+        self.motion_channels = encoder.motion_channels
         self.flatten = None
         if encoder.frame_pool == "flatten":
             # Keep the patch grid: *where* a small hand is, and its shape, survive (an average over 64
@@ -66,6 +78,8 @@ class VideoEncoder(nn.Module):
             self.flatten = nn.Linear(patches * encoder.vit_hidden_dim, self.out_dim)
 
     def forward(self, frames: torch.Tensor, frame_mask: torch.Tensor) -> torch.Tensor:
+        if self.motion_channels:
+            frames = with_motion_channels(frames, frame_mask)
         batch, time = frames.shape[:2]
         # Every frame is encoded and padded ones are zeroed afterwards: no data-dependent shapes, so the
         # step stays torch.compile- and meta-device-friendly. The cache stores a fixed frame count per

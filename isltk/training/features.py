@@ -56,8 +56,9 @@ def ensure_feature_cache(model: SignTranslator, prepared_dir: Path, device: torc
         if not target.is_file():
             clip = torch.from_numpy(FrameFile(frame_path(prepared_dir / "clips", record["key"], fmt)).read())
             parts = []
-            for start in range(0, len(clip), frames_per_pass):
-                frames = model.normalize(clip[None, start : start + frames_per_pass].to(device))
+            step = len(clip) if model.encoder.motion_channels else frames_per_pass  # motion needs the whole clip's mean
+            for start in range(0, len(clip), step):
+                frames = model.normalize(clip[None, start : start + step].to(device))
                 parts.append(model.encoder(frames, torch.ones(frames.shape[:2], dtype=torch.bool, device=device))[0])
             features = torch.cat(parts).to(torch.float16).cpu().numpy()
             atomic_write(target, lambda handle, f=features: np.save(handle, f, allow_pickle=False))
