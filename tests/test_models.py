@@ -208,7 +208,7 @@ def test_per_clip_normalisation_alone_erases_still_clips() -> None:
 def test_gloss_ctc_loss_counts_only_clips_with_glosses() -> None:
     torch.manual_seed(0)
     cfg = preset_model_config("tiny", vocab_size=20).model_copy(update={"gloss_vocab_size": 9})
-    model = SignTranslator(cfg)
+    model = SignTranslator(cfg).eval()  # eval: no dropout, running statistics (a clip's output is batch-independent)
     video, mask = clip_batch(2, 8)
     tokens = torch.tensor([[BOS_ID, 5, 6, EOS_ID], [BOS_ID, 7, EOS_ID, 0]])
     glosses, lengths = torch.tensor([[4, 5, 6], [0, 0, 0]]), torch.tensor([3, 0])
@@ -232,14 +232,15 @@ def test_learns_still_clips_told_apart_only_by_hand_shape() -> None:
 
     shapes = ["fist", "flat", "point", "v"]
     table = {shape.upper(): Sign(shape, "chest", "hold", False) for shape in shapes}
+    cfg = load_config("configs/signing.yaml")
+    size = cfg.data.image_size
     frames, labels = [], []
     for s in range(6):
         for label, gloss in enumerate(table):
             video = render((gloss,), make_signer(s), seed=s, table=table)[:4]
-            frames.append(torch.from_numpy(np.stack([cv2.resize(f, (64, 64), interpolation=cv2.INTER_AREA) for f in video])))
+            frames.append(torch.from_numpy(np.stack([cv2.resize(f, (size, size), interpolation=cv2.INTER_AREA) for f in video])))
             labels.append(label)
     video, labels = torch.stack(frames), torch.tensor(labels)
-    cfg = load_config("configs/signing.yaml")
     torch.manual_seed(0)
     model = SignTranslator(ModelConfig.from_config(cfg, vocab_size=4 + len(shapes), gloss_vocab_size=1 + len(shapes)))
     tokens = torch.stack([torch.tensor([BOS_ID, 4 + int(y), EOS_ID]) for y in labels])

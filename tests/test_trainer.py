@@ -179,11 +179,16 @@ def test_two_processes_match_one_process_with_the_same_global_batch(corpus_dir: 
     assert losses_one == pytest.approx(losses_two, rel=1e-5, abs=1e-5)  # same data, same global-token loss
     one, two = final_weights(tmp_path / "one"), final_weights(tmp_path / "two")
     assert one.keys() == two.keys()
-    differing = {k for k in one if not torch.allclose(one[k], two[k], rtol=0, atol=1e-5)}
-    # Only parameters whose gradient is mathematically zero may drift: attention key biases (softmax
-    # ignores them) and the ViT's final-norm bias (removed by normalize_over_time). Their gradients
-    # are float noise, which Adam's g/sqrt(v) turns into lr-sized steps of random sign.
-    zero_gradient = {k for k in one if k.endswith(("in_proj_bias", "qkv.bias")) or k == "encoder.vit.norm.bias"}
+    # Batch statistics of the frame-feature normalisation are summed over ranks (as SyncBatchNorm does), in
+    # another order than one process sums them: float noise of ~1e-7 that Adam's g/sqrt(v) enlarges over 4
+    # steps to ~1e-4 in a few weights (measured max 1.3e-4). A real mismatch (other data, unsynced
+    # statistics) moves the losses above at the 1e-3 level and the weights by lr-sized steps (1e-3).
+    differing = {k for k in one if not torch.allclose(one[k], two[k], rtol=0, atol=5e-4)}
+    # Parameters whose gradient is mathematically zero may drift further: attention key biases (softmax
+    # ignores them) and the ViT's final-norm bias (removed by the normalisation's mean subtraction), with
+    # the running mean that follows it. Their gradients are float noise, which Adam turns into lr-sized
+    # steps of random sign.
+    zero_gradient = {k for k in one if k.endswith(("in_proj_bias", "qkv.bias", "running_mean")) or k == "encoder.vit.norm.bias"}
     assert differing <= zero_gradient, sorted(differing - zero_gradient)
 
 

@@ -19,12 +19,9 @@ The `gloss` column of the CSV gives the signs in order, as gloss-annotated corpo
 
 from __future__ import annotations
 
-import csv
 import itertools
-import multiprocessing
 import random
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +29,7 @@ import cv2
 import numpy as np
 
 from isltk.data.encode import write_video_opencv
+from isltk.data.synth import write_corpus
 
 HANDSHAPES = ("fist", "flat", "point", "v", "thumb", "spread", "c", "o", "y")
 LOCATIONS = {"forehead": (0.0, -1.55), "chin": (0.0, -0.95), "chest": (0.0, -0.2), "waist": (0.0, 0.45), "side": (0.75, -0.3)}
@@ -376,21 +374,7 @@ def make_signing_corpus(out_dir: Path, train_clips: int = 1200, val_clips: int =
             jobs.append((str(video_dir / name), sentence.glosses, signer, rng.randrange(2**31)))
             rows.append({"video": name, "text": sentence.english, "split": split, "gloss": " ".join(sentence.glosses),
                          "signer": f"signer{signer}"})
-    if workers > 1:
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            for _ in pool.map(_render_and_write, jobs, chunksize=8):
-                if on_clip:
-                    on_clip()
-    else:
-        for job in jobs:
-            _render_and_write(job)
-            if on_clip:
-                on_clip()
-    csv_path = out_dir / "sentences.csv"
-    with csv_path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["video", "text", "split", "gloss", "signer"])
-        writer.writeheader()
-        writer.writerows(rows)
+    csv_path = write_corpus(out_dir, _render_and_write, jobs, rows, workers, on_clip)
     (out_dir / "README.txt").write_text(
         "SYNTHETIC sign corpus made by `isltk synth --style signing` -- not real signing.\n"
         "Skin-coloured hands; signs differ by hand shape, location, movement and hands used; greetings are held\n"

@@ -137,6 +137,27 @@ def _render_and_write(job: tuple) -> None:  # type: ignore[type-arg]
     write_video_opencv(Path(path), frames, fps)
 
 
+def write_corpus(out_dir: Path, render_and_write: Callable[[tuple], None], jobs: list[tuple], rows: list[dict],  # type: ignore[type-arg]
+                 workers: int, on_clip: Callable[[], None] | None) -> Path:
+    """Render every job (in spawned processes when workers > 1) and write sentences.csv; returns its path."""
+    if workers > 1:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            for _ in pool.map(render_and_write, jobs, chunksize=8):
+                if on_clip:
+                    on_clip()
+    else:
+        for job in jobs:
+            render_and_write(job)
+            if on_clip:
+                on_clip()
+    csv_path = out_dir / "sentences.csv"
+    with csv_path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["video", "text", "split", "gloss"])
+        writer.writeheader()
+        writer.writerows(rows)
+    return csv_path
+
+
 def make_corpus(
     out_dir: Path,
     train_clips: int = 480,
@@ -161,21 +182,7 @@ def make_corpus(
             name = f"{split}_{index:05d}.mp4"
             jobs.append((str(video_dir / name), glosses, rng.randrange(2**31), sizes, fps_choices))
             rows.append({"video": name, "text": english(time, subject, obj, verb), "split": split, "gloss": " ".join(glosses)})
-    if workers > 1:
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            for _ in pool.map(_render_and_write, jobs, chunksize=8):
-                if on_clip:
-                    on_clip()
-    else:
-        for job in jobs:
-            _render_and_write(job)
-            if on_clip:
-                on_clip()
-    csv_path = out_dir / "sentences.csv"
-    with csv_path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["video", "text", "split", "gloss"])
-        writer.writeheader()
-        writer.writerows(rows)
+    csv_path = write_corpus(out_dir, _render_and_write, jobs, rows, workers, on_clip)
     (out_dir / "README.txt").write_text(
         "SYNTHETIC sign corpus made by `isltk synth` -- not real signing.\n"
         "Each gloss is a coloured shape moving along its own path; clips sign TIME SUBJECT OBJECT VERB,\n"

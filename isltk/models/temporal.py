@@ -60,11 +60,25 @@ class RunningStandardize(nn.Module):
         self.register_buffer("running_var", torch.ones(dim))
 
     def forward(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-        """x (..., D), weights (..., 1) in {0, 1}: standardised x (rows with weight 0 come out as 0)."""
+        """x (..., D), weights (..., 1) in {0, 1}: standardised x (rows with weight 0 come out as 0).
+
+        Under torch.distributed the batch statistics are summed over all ranks (like SyncBatchNorm), so
+        2 GPUs x 8 clips compute what 1 GPU x 16 clips does."""
         if self.training:
-            count = weights.sum().clamp_min(1.0)
-            mean = (x * weights).sum(tuple(range(x.dim() - 1))) / count if self.center else torch.zeros_like(self.running_mean)
-            var = (((x - mean) ** 2) * weights).sum(tuple(range(x.dim() - 1))) / count
+            rows = tuple(range(x.dim() - 1))
+            sums = torch.cat([(x * weights).sum(rows), (x * x * weights).sum(rows), weights.sum().reshape(1)])
+            if torch.distributed.is_available() and torch.distributed.is_initialized():
+                import warnings
+
+                from torch.distributed.nn.functional import all_reduce
+
+                with warnings.catch_warnings():  # its deprecation names a replacement without autograd
+                    warnings.simplefilter("ignore", FutureWarning)
+                    sums = all_reduce(sums)  # differentiable: gradients flow back to every rank's rows
+            dim = x.shape[-1]
+            count = sums[-1].clamp_min(1.0)
+            mean = sums[:dim] / count if self.center else torch.zeros_like(self.running_mean)
+            var = (sums[dim : 2 * dim] / count - mean * mean).clamp_min(0.0)
             with torch.no_grad():
                 self.running_mean.lerp_(mean.detach(), self.momentum)
                 self.running_var.lerp_(var.detach(), self.momentum)

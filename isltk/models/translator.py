@@ -151,7 +151,8 @@ def tiny() -> Config:
     return Config.model_validate({
         "data": {"image_size": 48, "num_frames": 16, "cache_frames": 24},
         "encoder": {"vit_hidden_dim": 64, "vit_num_heads": 4, "vit_num_layers": 2, "vit_mlp_dim": 256, "patch_size": 8},
-        "temporal": {"num_temporal_conv": 2, "hidden_dim": 128, "pool_heads": 4, "num_refine_layers": 1, "dropout": 0.1},
+        "temporal": {"normalization": "clip", "num_temporal_conv": 2, "hidden_dim": 128, "pool_heads": 4,
+                     "num_refine_layers": 1, "dropout": 0.1},
         "decoder": {"hidden_dim": 128, "num_layers": 2, "num_heads": 4, "ff_dim": 256, "max_length": 16},
     })
 

@@ -377,8 +377,8 @@ class Trainer:
                 frames = core.model_input(batch["frames"].to(self.device))
                 mask, tokens = batch["frame_mask"].to(self.device), batch["tokens"].to(self.device)
                 with self._autocast():
-                    result = objective(core(frames, mask, tokens), tokens, 0.0)
-                    summed, count = result.translation, result.tokens
+                    scored = objective(core(frames, mask, tokens), tokens, 0.0)
+                    summed, count = scored.translation, scored.tokens
                     hyps = core.translate(frames, mask, beam_size=1)
                 loss_sum, tokens_total = loss_sum + float(summed), tokens_total + int(count)
                 hypotheses += [" ".join(self.vocab.decode(h.tokens)) for h in hyps]
