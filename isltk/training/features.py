@@ -32,7 +32,7 @@ FEATURES_DIR = "features"
 COMPLETE = "complete.json"
 
 
-def feature_fingerprint(model: SignTranslator, prepared_dir: Path, seed: int) -> str:
+def features_key(model: SignTranslator, prepared_dir: Path, seed: int) -> str:
     cfg = model.cfg
     settings = (prepared_dir / "settings.json").read_text(encoding="utf-8") if (prepared_dir / "settings.json").is_file() else ""
     payload = {"encoder": cfg.encoder.model_dump(mode="json"), "image_size": cfg.image_size, "mean": cfg.pixel_mean,
@@ -44,7 +44,7 @@ def feature_fingerprint(model: SignTranslator, prepared_dir: Path, seed: int) ->
 def ensure_feature_cache(model: SignTranslator, prepared_dir: Path, device: torch.device, seed: int,
                          on_clip: Callable[[int, int], None] | None = None, frames_per_pass: int = 256) -> Path:
     """Compute (or reuse) the per-frame features of every clip in the cache; returns their folder."""
-    folder = prepared_dir / FEATURES_DIR / feature_fingerprint(model, prepared_dir, seed)
+    folder = prepared_dir / FEATURES_DIR / features_key(model, prepared_dir, seed)
     if (folder / COMPLETE).is_file():
         return folder
     folder.mkdir(parents=True, exist_ok=True)
