@@ -24,7 +24,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.common import synthetic_cache  # noqa: E402
 from isltk.config import load_config  # noqa: E402
-from isltk.models.translator import PRESETS  # noqa: E402
+from isltk.models.presets import PRESETS  # noqa: E402
 from isltk.training.trainer import Trainer  # noqa: E402
 
 

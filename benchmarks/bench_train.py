@@ -22,7 +22,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.common import catalog_gpu, synthetic_cache  # noqa: E402
 from isltk.config import load_config  # noqa: E402
-from isltk.models.translator import PRESETS, ModelConfig, summarize  # noqa: E402
+from isltk.models.presets import PRESETS  # noqa: E402
+from isltk.models.summary import summarize  # noqa: E402
+from isltk.models.translator import ModelConfig  # noqa: E402
 from isltk.training.trainer import Trainer  # noqa: E402
 
 

@@ -189,6 +189,7 @@ class TrainingConfig(StrictModel):
     spatial_jitter_px: int = Field(4, ge=0)
     horizontal_flip: bool = False
     color_jitter: float = Field(0.0, ge=0.0, lt=1.0, description="per-clip RGB gain jitter (e.g. 0.2: each channel x0.8..1.2)")
+    scale_jitter: float = Field(0.0, ge=0.0, lt=0.5, description="per-clip zoom jitter (e.g. 0.15: x0.85..1.15 about the centre)")
     val_every_epochs: int = Field(1, ge=1)
     early_stopping_patience: int = Field(20, ge=0, description="validations without a better BLEU; 0 = never stop")
     log_every_steps: int = Field(10, ge=1)

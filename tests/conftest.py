@@ -71,6 +71,35 @@ def small_config(tmp_path: Path, **data_overrides) -> Config:
     return validate_config(raw, "test")
 
 
+MICRO = {
+    "encoder": {"vit_hidden_dim": 32, "vit_num_heads": 2, "vit_num_layers": 1, "vit_mlp_dim": 64, "patch_size": 8},
+    "temporal": {"num_temporal_conv": 1, "hidden_dim": 32, "pool_heads": 2, "num_refine_layers": 1, "dropout": 0.1},
+    "decoder": {"hidden_dim": 32, "num_layers": 1, "num_heads": 2, "ff_dim": 64, "max_length": 12, "dropout": 0.1},
+}
+
+
+def micro_config(root: Path, runs: Path, **training):
+    raw = {
+        "data": {"video_dir": str(root / "videos"), "csv_path": str(root / "sentences.csv"), "prepared_dir": str(root / "prepared"),
+                 "num_frames": 8, "cache_frames": 12, "image_size": 32},
+        **MICRO,
+        "training": {"num_epochs": 3, "batch_size": 4, "encoder_lr": 1e-3, "learning_rate": 1e-3, "warmup_steps": 2,
+                     "use_amp": False, "num_workers": 0, "device": "cpu", "val_every_epochs": 1, "log_every_steps": 1,
+                     "runs_dir": str(runs), "seed": 5, **training},
+    }
+    return validate_config(raw, "test")
+
+
+def prepared_corpus(root: Path, seed: int, train_clips: int = 24, val_clips: int = 4, test_clips: int = 4) -> Path:
+    """A small simple-style corpus under `root`, prepared with micro_config (the trainer and evaluation tests' data)."""
+    from isltk.data.prepare import prepare_cache
+    from isltk.data.synth import make_corpus
+
+    make_corpus(root, train_clips=train_clips, val_clips=val_clips, test_clips=test_clips, seed=seed)
+    prepare_cache(micro_config(root, root / "runs"), workers=2)
+    return root
+
+
 @pytest.fixture
 def video_dir(tmp_path: Path) -> Path:
     folder = tmp_path / "videos"

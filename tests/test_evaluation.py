@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from isltk.cli.app import app
@@ -15,21 +16,15 @@ from isltk.evaluation.evaluate import sweep
 from isltk.evaluation.inference import load_translator
 from isltk.metrics import rouge_l
 from isltk.training.trainer import Trainer
-from tests.test_trainer import micro_config
+from tests.conftest import micro_config, prepared_corpus
 
 runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from isltk.data.prepare import prepare_cache
-    from isltk.data.synth import make_corpus
-
-    root = tmp_path_factory.mktemp("eval")
-    make_corpus(root, train_clips=24, val_clips=4, test_clips=6, seed=13)
-    cfg = micro_config(root, root / "runs", num_epochs=2)
-    prepare_cache(cfg, workers=2)
-    Trainer(cfg, root / "runs" / "r1").fit()
+    root = prepared_corpus(tmp_path_factory.mktemp("eval"), seed=13, test_clips=6)
+    Trainer(micro_config(root, root / "runs", num_epochs=2), root / "runs" / "r1").fit()
     return root / "runs" / "r1"
 
 
@@ -58,6 +53,31 @@ def test_sweep_picks_the_known_best_pair() -> None:
     result = sweep(decode, references, [1, 2, 4], [0.0, 0.5, 1.0])
     assert (result.best_beam, result.best_alpha) == (4, 0.5) and result.best_bleu == pytest.approx(100.0)
     assert len(result.table) == 1 + 3 + 3  # greedy is tried with one alpha
+
+
+def test_sweep_encodes_each_clip_once(run_dir: Path) -> None:
+    from isltk.evaluation.evaluate import sweep_split
+
+    loaded = load_translator(run_dir, device="cpu")
+    calls = []
+    loaded.model.encoder.register_forward_hook(lambda module, args, output: calls.append(args[0].shape[0]))
+    result = sweep_split(loaded, "test", beams=[1, 2], alphas=[0.6, 1.0], batch_size=4)
+    assert len(result.table) == 3
+    assert sum(calls) == 6  # 6 test clips through the ViT once, not once per (beam, alpha) pair
+
+
+@pytest.mark.parametrize(("bf16", "expected"), [(True, torch.bfloat16), (False, torch.float16)])
+def test_evaluation_on_cuda_uses_the_training_precision(run_dir: Path, monkeypatch: pytest.MonkeyPatch, bf16: bool,
+                                                        expected: torch.dtype) -> None:
+    """sm80+ (bf16) and sm70/75 (fp16) as training picks them; CPU stays fp32. No GPU needed to decide."""
+    import dataclasses
+
+    loaded = load_translator(run_dir, device="cpu")
+    assert loaded.amp_dtype is None
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: bf16 or including_emulation)
+    on_gpu = dataclasses.replace(loaded, config=loaded.config.model_copy(update={"training": loaded.config.training.model_copy(
+        update={"use_amp": True})}), device=torch.device("cuda"))
+    assert on_gpu.amp_dtype == expected
 
 
 def test_rouge_l_known_values() -> None:

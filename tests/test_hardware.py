@@ -10,7 +10,8 @@ from isltk.config import Config
 from isltk.hardware.catalog import CATALOG, find_gpu
 from isltk.hardware.estimate import estimate
 from isltk.hardware.memory import fit_memory_model, trace_step
-from isltk.models.translator import ModelConfig, preset_model_config, tiny
+from isltk.models.presets import preset_model_config, tiny
+from isltk.models.translator import ModelConfig
 
 runner = CliRunner()
 

@@ -9,17 +9,10 @@ import torch
 from isltk.errors import CheckpointError
 from isltk.models.encoder import build_vit, load_pretrained
 from isltk.models.objective import objective
+from isltk.models.presets import PRESETS, preset_model_config
 from isltk.models.search import beam_search, greedy_search
-from isltk.models.translator import (
-    BOS_ID,
-    EOS_ID,
-    PRESETS,
-    ModelConfig,
-    SignTranslator,
-    build_model,
-    preset_model_config,
-    summarize,
-)
+from isltk.models.summary import summarize
+from isltk.models.translator import BOS_ID, EOS_ID, ModelConfig, SignTranslator, build_model
 
 
 def tiny_model(seed: int = 0, **decoder) -> SignTranslator:
@@ -165,7 +158,7 @@ def test_tiny_model_overfits_a_handful_of_synthetic_clips(tmp_path: Path) -> Non
 
 
 def preset_config_with_dropout(dropout: float):
-    from isltk.models.translator import tiny
+    from isltk.models.presets import tiny
 
     cfg = tiny()
     cfg.temporal.dropout = dropout
@@ -281,7 +274,7 @@ def test_offline_timm_tag_is_a_one_line_error_naming_the_local_file_option() -> 
     import sys
 
     code = ("from isltk.models.encoder import build_vit, load_pretrained\n"
-            "from isltk.models.translator import preset_model_config\n"
+            "from isltk.models.presets import preset_model_config\n"
             "cfg = preset_model_config('tiny')\n"
             "try:\n    load_pretrained(build_vit(cfg.encoder, 48), 'vit_tiny_patch16_224.augreg_in21k_ft_in1k')\n"
             "except Exception as exc:\n    print(type(exc).__name__, exc)\n")
@@ -289,3 +282,47 @@ def test_offline_timm_tag_is_a_one_line_error_naming_the_local_file_option() -> 
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120).stdout.strip()
     assert out.startswith("CheckpointError") and "\n" not in out
     assert "encoder.pretrained=/path/to/vit.safetensors" in out
+
+
+def test_tiny_preset_is_the_model_of_configs_tiny_yaml() -> None:
+    """The preset and the shipped YAML describe one model; a change to one must reach the other."""
+    from isltk.config import load_config
+    from isltk.models.presets import tiny
+
+    shipped = ModelConfig.from_config(load_config(Path(__file__).parents[1] / "configs" / "tiny.yaml"), vocab_size=50)
+    preset = ModelConfig.from_config(tiny(), vocab_size=50)
+    decoding = {"beam_size"}  # a search setting, not the model's shape
+    assert shipped.model_dump(exclude={"decoder": decoding}) == preset.model_dump(exclude={"decoder": decoding})
+
+
+def scripted_step(tokens: torch.Tensor, memory: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Next-token log-probabilities by prefix: 'a a' is the best sentence once lengths are normalised."""
+    a, b = 4, 5
+    table = {(): {EOS_ID: 0.31, b: 0.29, a: 0.4}, (a,): {EOS_ID: 0.1, a: 0.9}, (b,): {EOS_ID: 0.9, a: 0.1}}
+    out = torch.full((tokens.shape[0], tokens.shape[1], 6), -30.0)
+    for row, prefix in enumerate(tokens[:, 1:].tolist()):
+        for token, p in table.get(tuple(prefix), {EOS_ID: 0.99, a: 0.01}).items():
+            out[row, -1, token] = math.log(p)
+    return out
+
+
+def test_beam_search_keeps_a_live_beam_that_can_still_win_under_the_length_penalty() -> None:
+    memory, mask = torch.zeros(1, 1, 4), torch.ones(1, 1, dtype=torch.bool)
+    # two hypotheses ('' and 'b') finish by step 2, but with alpha = 1 the live 'a a' scores better when it ends
+    best = beam_search(scripted_step, memory, mask, BOS_ID, EOS_ID, max_length=10, beam_size=2, alpha=1.0)[0][0]
+    assert best.tokens == [4, 4]
+
+
+def test_label_smoothing_puts_no_mass_on_pad() -> None:
+    from isltk.models.decoder import sequence_loss
+
+    logits = torch.randn(2, 3, 7, requires_grad=True)
+    targets = torch.tensor([[4, 5, 0], [6, 0, 0]])
+    loss, count = sequence_loss(logits, targets, pad_id=0, label_smoothing=0.2)
+    loss.backward()
+    assert int(count) == 3
+    probs = logits.detach().softmax(-1)
+    valid = targets != 0
+    # d loss / d logit = p - target distribution: at the PAD column the target mass must be zero
+    assert torch.allclose(logits.grad[..., 0][valid], probs[..., 0][valid], atol=1e-6)
+    assert torch.all(logits.grad[~valid] == 0)

@@ -9,14 +9,17 @@ import pytest
 
 from isltk.data.prepare import GLOSS_VOCAB_FILE, prepare_cache
 from isltk.data.signing import (
+    GREETING_SHARE,
     GREETINGS,
     HANDSHAPES,
     SIGNERS,
     english_sentence,
+    held_out_pairs,
     lexicon,
     make_signer,
     make_signing_corpus,
     render,
+    sample_split,
     sentence_pairs,
 )
 from tests.conftest import small_config
@@ -39,6 +42,18 @@ def test_signs_differ_only_in_form_and_greetings_are_held() -> None:
     assert len({table[g].handshape for g in table}) == len(HANDSHAPES)
     frames = np.stack(render(("HELLO",), make_signer(3), seed=1)).astype(np.float32)
     assert len(frames) >= 20 and np.abs(frames - frames.mean(0)).mean() < 6  # only camera noise moves
+
+
+def test_every_split_holds_the_same_share_of_greetings() -> None:
+    """Val/test reject most sentences (they need an unseen pair); greetings must not fill the gap."""
+    import random
+
+    rng, held = random.Random(0), held_out_pairs(0)
+    train = sample_split("train", 2000, rng, held, set())
+    texts = {s.english for s in train}
+    for split in (train, sample_split("test", 2000, rng, held, texts)):
+        share = sum(len(s.glosses) == 1 for s in split) / len(split)
+        assert abs(share - GREETING_SHARE) < 0.03, share
 
 
 @pytest.fixture(scope="module")

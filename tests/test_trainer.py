@@ -14,37 +14,16 @@ import torch
 import yaml
 from safetensors.torch import load_file
 
-from isltk.config import validate_config
 from isltk.data.prepare import prepare_cache
 from isltk.data.synth import make_corpus
 from isltk.training import checkpoint as ckpt
 from isltk.training.trainer import NonFiniteLossError, Trainer
-
-MICRO = {
-    "encoder": {"vit_hidden_dim": 32, "vit_num_heads": 2, "vit_num_layers": 1, "vit_mlp_dim": 64, "patch_size": 8},
-    "temporal": {"num_temporal_conv": 1, "hidden_dim": 32, "pool_heads": 2, "num_refine_layers": 1, "dropout": 0.1},
-    "decoder": {"hidden_dim": 32, "num_layers": 1, "num_heads": 2, "ff_dim": 64, "max_length": 12, "dropout": 0.1},
-}
+from tests.conftest import MICRO, micro_config, prepared_corpus
 
 
 @pytest.fixture(scope="module")
 def corpus_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("train")
-    make_corpus(root, train_clips=24, val_clips=4, test_clips=4, seed=11)
-    prepare_cache(micro_config(root, root / "runs"), workers=2)
-    return root
-
-
-def micro_config(root: Path, runs: Path, **training):
-    raw = {
-        "data": {"video_dir": str(root / "videos"), "csv_path": str(root / "sentences.csv"), "prepared_dir": str(root / "prepared"),
-                 "num_frames": 8, "cache_frames": 12, "image_size": 32},
-        **MICRO,
-        "training": {"num_epochs": 3, "batch_size": 4, "encoder_lr": 1e-3, "learning_rate": 1e-3, "warmup_steps": 2,
-                     "use_amp": False, "num_workers": 0, "device": "cpu", "val_every_epochs": 1, "log_every_steps": 1,
-                     "runs_dir": str(runs), "seed": 5, **training},
-    }
-    return validate_config(raw, "test")
+    return prepared_corpus(tmp_path_factory.mktemp("train"), seed=11)
 
 
 def write_yaml(cfg, path: Path) -> Path:
@@ -72,6 +51,21 @@ def test_resume_mid_epoch_matches_uninterrupted_run(corpus_dir: Path, tmp_path: 
     assert worst <= 1e-6, f"max weight difference {worst}"
     a, b = train_losses(tmp_path / "straight"), train_losses(tmp_path / "resumed")
     assert a[-1] == pytest.approx(b[-1], abs=1e-6) and len(b) == 10
+
+
+def test_resume_follows_a_changed_learning_rate_and_says_so(corpus_dir: Path, tmp_path: Path) -> None:
+    from isltk.training.optim import lr_factor
+
+    Trainer(micro_config(corpus_dir, tmp_path, max_steps=4), tmp_path / "run").fit()
+    lower = micro_config(corpus_dir, tmp_path, max_steps=6, learning_rate=1e-4)
+    trainer = Trainer(lower, tmp_path / "run", resume="auto")
+    assert "rest: lr 0.001 -> 0.0001" in trainer.resume_changes
+    trainer.fit()
+    rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    logged = {r["step"]: r["lr"] for r in rows if r["kind"] == "train"}
+    total = trainer.total_steps
+    assert logged[4] == pytest.approx(1e-3 * lr_factor(4, 2, total))  # before: the old rate
+    assert logged[5] == pytest.approx(1e-4 * lr_factor(5, 2, total)) and logged[6] == pytest.approx(1e-4 * lr_factor(6, 2, total))
 
 
 def test_bf16_autocast_path_trains(corpus_dir: Path, tmp_path: Path) -> None:
@@ -243,10 +237,31 @@ def test_frozen_backbone_trains_from_cached_features(corpus_dir: Path, tmp_path:
 
 def test_emulated_bf16_gpus_train_in_fp16_with_a_scaler(monkeypatch: pytest.MonkeyPatch, corpus_dir: Path, tmp_path: Path) -> None:
     """V100/T4/Turing: torch.cuda.is_bf16_supported() says True by default (emulation); they must get fp16."""
-    from isltk.training.trainer import amp_settings
+    from isltk.training.step import amp_settings
 
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: including_emulation)
     cfg = micro_config(corpus_dir, tmp_path, use_amp=True)
     assert amp_settings(cfg, torch.device("cuda")) == (torch.float16, True)
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: True)  # A100, H100
     assert amp_settings(cfg, torch.device("cuda")) == (torch.bfloat16, False)
+
+
+def test_fp16_under_fsdp_uses_the_sharded_grad_scaler() -> None:
+    """FSDP ranks hold different gradient shards: only ShardedGradScaler agrees on inf/NaN across them."""
+    from torch.distributed.fsdp.sharded_grad_scaler import ShardedGradScaler
+
+    from isltk.training.step import StepSettings, make_grad_scaler
+
+    fp16 = StepSettings(torch.float16, True, 0.1, 0.0, 1.0)
+    assert isinstance(make_grad_scaler(fp16, torch.device("cuda"), sharded=True), ShardedGradScaler)
+    assert not isinstance(make_grad_scaler(fp16, torch.device("cuda"), sharded=False), ShardedGradScaler)
+    bf16 = StepSettings(torch.bfloat16, False, 0.1, 0.0, 1.0)
+    assert not make_grad_scaler(bf16, torch.device("cpu"), sharded=True).is_enabled()
+
+
+def test_fsdp_gathers_in_the_compute_dtype_and_reduces_in_fp32() -> None:
+    from isltk.training.distributed import fsdp_mixed_precision
+
+    policy = fsdp_mixed_precision(torch.bfloat16)
+    assert policy.param_dtype == torch.bfloat16 and policy.reduce_dtype == torch.float32
+    assert fsdp_mixed_precision(None) is None

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from isltk.cli.common import ConfigOption, SetOption, handle_errors, read_config, stderr, stdout
+
+if TYPE_CHECKING:  # the command imports torch only when it runs
+    from isltk.config import Config
+    from isltk.hardware.plan import HardwarePlan
 
 
 @handle_errors
@@ -23,60 +27,29 @@ def check_hardware(
 
     Exit code 1 when the configured batch does not fit the configured GPU (hardware.gpu).
     """
-    from isltk.hardware.catalog import CATALOG, find_gpu
-    from isltk.hardware.estimate import ASSUMED_MFU, accumulation_for, estimate, gib
+    from isltk.hardware.plan import plan_hardware, probe_against_prediction
 
     cfg = read_config(config, set_)
-    own = find_gpu(cfg.hardware.gpu)
-    gpus = [own] + [g for g in (find_gpu(n) for n in gpu) if g != own] if gpu else [own] + [g for g in CATALOG.values() if g != own]
-    est = estimate(cfg)
-    batch, ckpt_on = cfg.training.batch_size, cfg.encoder.grad_checkpointing
-    breakdown = est.breakdown(batch, ckpt_on)
-    fits_own = breakdown.total <= own.memory_bytes
-    rows = []
-    for g in gpus:
-        plain, ckpt = est.max_batch(g, False), est.max_batch(g, True)
-        per_gpu, steps = accumulation_for(batch, ckpt if not plain else plain)
-        rows.append({"gpu": g.name, "memory_gib": g.memory_gib, "dtype": g.amp_dtype, "fits_configured_batch": est.fits(g, batch, ckpt_on),
-                     "max_batch": plain, "max_batch_checkpointing": ckpt, "per_gpu_batch": per_gpu, "accumulation_steps": steps,
-                     "epoch_hours_estimate": round(est.epoch_hours(g, est.lengths.clips), 3), "peak_tflops": g.peak_tflops})
-    facts = {
-        "config_gpu": own.name, "batch_per_gpu": batch, "frames": est.lengths.memory_frames, "mean_frames": est.lengths.time_frames,
-        "lengths_from": est.lengths.source, "image_size": cfg.data.image_size,
-        "num_gpus": cfg.hardware.num_gpus, "activation_checkpointing": ckpt_on, "fits": fits_own,
-        "parameters": est.parameters, "train_gflop_per_clip": round(est.train_gflop_per_clip, 2),
-        "memory_bytes": breakdown.lines, "total_bytes": breakdown.total, "gpus": rows,
-        "epoch_estimate": {"clips": est.lengths.clips, "assumed_mfu": ASSUMED_MFU, "note": "an estimate, not a measurement"},
-    }
+    plan = plan_hardware(cfg, gpu)
+    facts = plan.facts
     if probe:
-        facts["probe"] = _probe(cfg, est, own)
+        facts["probe"] = measured = probe_against_prediction(cfg, plan)
+        stderr.print(f"probe at batch {measured['batch']}: measured peak reserved {measured['measured_peak_reserved_bytes'] / 2**30:.2f} GiB, "
+                     f"predicted {measured['predicted_bytes'] / 2**30:.2f} GiB ({measured['error_percent']:+.1f}%), step "
+                     f"{measured['step_seconds'] * 1000:.0f} ms; largest batch measured {measured['measured_max_batch']}, "
+                     f"predicted {measured['predicted_max_batch']}")
     if as_json:
         typer.echo(json.dumps(facts, indent=1))
     else:
-        _print_tables(cfg, est, breakdown, rows, own, fits_own, gib, ASSUMED_MFU)
-    if not fits_own:
+        _print_tables(cfg, plan)
+    if not plan.fits:
         raise typer.Exit(1)
 
 
-def _probe(cfg, est, own) -> dict:  # type: ignore[no-untyped-def]
-    from isltk.hardware.estimate import REFERENCE_VOCAB
-    from isltk.hardware.probe import probe_batch, probe_max_batch
+def _print_tables(cfg: Config, plan: HardwarePlan) -> None:
+    from isltk.hardware.estimate import ASSUMED_MFU, gib
 
-    ckpt_on = cfg.encoder.grad_checkpointing
-    predicted_max = est.max_batch(own, ckpt_on)
-    measured_max, trials = probe_max_batch(cfg, REFERENCE_VOCAB, ckpt_on, predicted_max)
-    at = probe_batch(cfg, max(1, min(cfg.training.batch_size, measured_max)), REFERENCE_VOCAB, ckpt_on)
-    predicted = est.breakdown(at.batch, ckpt_on).total
-    error = 100.0 * (predicted - at.peak_reserved) / at.peak_reserved if at.peak_reserved else None
-    stderr.print(f"probe at batch {at.batch}: measured peak reserved {at.peak_reserved / 2**30:.2f} GiB, predicted "
-                 f"{predicted / 2**30:.2f} GiB ({error:+.1f}%), step {at.step_seconds * 1000:.0f} ms; largest batch measured "
-                 f"{measured_max}, predicted {predicted_max}")
-    return {"batch": at.batch, "measured_peak_reserved_bytes": at.peak_reserved, "predicted_bytes": predicted,
-            "error_percent": error, "step_seconds": at.step_seconds, "measured_max_batch": measured_max,
-            "predicted_max_batch": predicted_max, "trials": [t.__dict__ for t in trials]}
-
-
-def _print_tables(cfg, est, breakdown, rows, own, fits_own, gib, mfu) -> None:  # type: ignore[no-untyped-def]
+    est, breakdown, rows, own, fits_own = plan.estimate, plan.breakdown, plan.rows, plan.own, plan.fits
     params = Table(title="parameters (measured on the built model)")
     params.add_column("part")
     params.add_column("parameters", justify="right")
@@ -105,5 +78,5 @@ def _print_tables(cfg, est, breakdown, rows, own, fits_own, gib, mfu) -> None:  
         table.add_row(r["gpu"], f"{r['memory_gib']:g}", r["dtype"], "yes" if r["fits_configured_batch"] else "no",
                       str(r["max_batch"]), str(r["max_batch_checkpointing"]), accum, f"{r['epoch_hours_estimate'] * 60:.1f} min")
     stdout.print(table)
-    stdout.print(f"epoch time is an ESTIMATE: {est.lengths.clips} clips x training FLOPs at {mfu:.0%} MFU of each GPU's "
+    stdout.print(f"epoch time is an ESTIMATE: {est.lengths.clips} clips x training FLOPs at {ASSUMED_MFU:.0%} MFU of each GPU's "
                  "peak dense tensor throughput. 'batch x accum' keeps the configured effective batch with gradient accumulation.")

@@ -47,8 +47,7 @@ def evaluate(
         stdout.print(table)
         stdout.print(f"best on val: --beam {result.best_beam} --alpha {result.best_alpha} (BLEU-4 {result.best_bleu:.2f}); use them on test")
         return
-    beam = beam or loaded.config.decoder.beam_size
-    alpha = loaded.config.decoder.length_penalty if alpha is None else alpha
+    beam, alpha = loaded.search_settings(beam, alpha)
     out = out or loaded.path.parent.parent / f"eval-{split}-beam{beam}"
     progress = make_progress("clips")
     task = progress.add_task(f"decoding {split}", total=None)

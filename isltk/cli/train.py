@@ -30,36 +30,46 @@ def train(
     Ctrl-C or SIGTERM finishes the current step, saves a checkpoint and exits (130 / 143).
     """
     from isltk.hardware.estimate import length_plan
-    from isltk.models.translator import ModelConfig, summarize
+    from isltk.models.summary import summarize
+    from isltk.models.translator import ModelConfig
     from isltk.training.distributed import shutdown_distributed
-    from isltk.training.trainer import Callbacks, Trainer, TrainingInterrupted
+    from isltk.training.trainer import (
+        Callbacks,
+        RunStart,
+        StepInfo,
+        Trainer,
+        TrainingInterrupted,
+        ValidationInfo,
+    )
 
     cfg = read_config(config, set_)
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[stats]}"),
                         TimeElapsedColumn(), console=stderr)
     task = progress.add_task("training", total=None, stats="")
 
-    def on_start(info: dict) -> None:
+    def on_start(info: RunStart) -> None:
         frames = length_plan(cfg).time_frames
-        summary = summarize(ModelConfig.from_config(cfg, info["vocab_size"]), frames)
-        stderr.print(f"run folder {info['run_dir']} | device {info['device']} x{info['world']} | precision {info['amp']} | "
-                     f"{info['train_clips']} train / {info['val_clips']} val clips | {info['steps_per_epoch']} steps/epoch")
+        summary = summarize(ModelConfig.from_config(cfg, info.vocab_size), frames)
+        stderr.print(f"run folder {info.run_dir} | device {info.device} x{info.world} | precision {info.amp} | "
+                     f"{info.train_clips} train / {info.val_clips} val clips | {info.steps_per_epoch} steps/epoch")
         stderr.print(f"model: {summary.parameters['total'] / 1e6:.3g} M parameters (ViT {summary.parameters['encoder'] / 1e6:.3g} M), "
                      f"{summary.train_gflop_per_clip:.3g} GFLOP per clip of {frames} frames per training step")
-        if info["resumed_at_step"]:
-            stderr.print(f"resumed at step {info['resumed_at_step']}")
-        progress.update(task, total=info["total_steps"], completed=info["resumed_at_step"])
+        if info.resumed_at_step:
+            stderr.print(f"resumed at step {info.resumed_at_step}")
+            for change in info.resume_changes:
+                stderr.print(f"  changed since the checkpoint, now in force: {change}")
+        progress.update(task, total=info.total_steps, completed=info.resumed_at_step)
         progress.start()
 
-    def on_step(step) -> None:  # type: ignore[no-untyped-def]
+    def on_step(step: StepInfo) -> None:
         progress.update(task, completed=step.step, description=f"epoch {step.epoch}",
                         stats=f"loss {step.loss:.3f}  lr {step.lr:.2e}  {step.clips_per_s:.1f} clips/s  ETA {_fmt_eta(step.eta_s)}")
 
-    def on_validation(metrics: dict) -> None:
-        mark = " (best)" if metrics["best"] else ""
-        progress.console.print(f"epoch {metrics['epoch']} step {metrics['step']}: val loss {metrics['loss']:.3f} nats/token, "
-                               f"val BLEU-4 {metrics['bleu4']:.2f}{mark}")
-        for reference, hypothesis in metrics["examples"][:2]:
+    def on_validation(metrics: ValidationInfo) -> None:
+        mark = " (best)" if metrics.best else ""
+        progress.console.print(f"epoch {metrics.epoch} step {metrics.step}: val loss {metrics.loss:.3f} nats/token, "
+                               f"val BLEU-4 {metrics.bleu4:.2f}{mark}")
+        for reference, hypothesis in metrics.examples[:2]:
             progress.console.print(f"    ref: {reference}\n    hyp: {hypothesis}", highlight=False)
 
     def on_features(done: int, total: int) -> None:

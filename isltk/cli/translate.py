@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import glob
 import json
 from pathlib import Path
 from typing import Annotated
@@ -12,33 +11,7 @@ import typer
 
 from isltk.cli.common import handle_errors, read_config, stderr, stdout
 from isltk.cli.progress import make_progress
-from isltk.config import default_config_path
-from isltk.errors import CheckpointError
-
-VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".3gp"}
-
-
-def expand_clips(items: list[str]) -> list[Path]:
-    """Files, folders (their videos) and globs, in the order given."""
-    paths: list[Path] = []
-    for item in items:
-        path = Path(item)
-        if path.is_dir():
-            paths += sorted(p for p in path.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
-        elif any(ch in item for ch in "*?[") and not path.exists():
-            paths += sorted(Path(p) for p in glob.glob(item))
-        else:
-            paths.append(path)
-    return paths
-
-
-def latest_best_checkpoint(runs_dir: Path) -> Path:
-    from isltk.training.checkpoint import latest_run, resolve_checkpoint
-
-    run = latest_run(runs_dir)
-    if run is None:
-        raise CheckpointError(f"{runs_dir}: no trained run found; pass --checkpoint or train first (`isltk train`)")
-    return resolve_checkpoint(run)
+from isltk.config import TrainingConfig, default_config_path
 
 
 @handle_errors
@@ -53,18 +26,22 @@ def translate(
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
 ) -> None:
     """Translate sign clips with the preprocessing the checkpoint was trained with; exit 1 if any clip failed."""
-    from isltk.evaluation.inference import load_translator, translate_clips
+    from isltk.evaluation.inference import (
+        expand_clips,
+        latest_best_checkpoint,
+        load_translator,
+        translate_clips,
+    )
 
     if checkpoint is None:
-        runs_dir = Path("runs")
+        runs_dir = TrainingConfig().runs_dir
         if config is not None or default_config_path().is_file():
             runs_dir = read_config(config, None).training.runs_dir
         checkpoint = latest_best_checkpoint(runs_dir)
         stderr.print(f"using checkpoint {checkpoint}")
     loaded = load_translator(checkpoint, device)
     paths = expand_clips(clips)
-    beam = beam or loaded.config.decoder.beam_size
-    alpha = loaded.config.decoder.length_penalty if alpha is None else alpha
+    beam, alpha = loaded.search_settings(beam, alpha)
     failed = 0
     progress = make_progress("clips")
     task = progress.add_task("translating", total=len(paths))

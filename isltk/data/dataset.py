@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
@@ -30,6 +31,12 @@ class Augment:
     spatial_jitter_px: int = 0
     horizontal_flip: bool = False  # off by default: handedness carries meaning in signing
     color_jitter: float = 0.0  # per clip: each RGB channel scaled by U(1 - j, 1 + j) (other skin, light, camera)
+    scale_jitter: float = 0.0  # per clip: zoomed by U(1 - s, 1 + s) about the centre (signer size, camera distance)
+
+    @property
+    def random(self) -> bool:
+        return bool(self.temporal_jitter or self.spatial_jitter_px or self.horizontal_flip or self.color_jitter
+                    or self.scale_jitter)
 
 
 def load_manifest(prepared_dir: Path) -> list[dict]:
@@ -52,6 +59,15 @@ def frame_indices(stored: int, wanted: int, rng: np.random.Generator | None) -> 
         return np.minimum(((edges[:-1] + edges[1:]) / 2).astype(int), stored - 1)
     low, high = np.floor(edges[:-1]).astype(int), np.maximum(np.ceil(edges[1:]).astype(int), np.floor(edges[:-1]).astype(int) + 1)
     return np.minimum(rng.integers(low, high), stored - 1)
+
+
+def zoom_frames(frames: np.ndarray, factor: float, dy: int, dx: int) -> np.ndarray:
+    """Zoom every frame by `factor` about its centre and shift it by (dy, dx) pixels; edges are replicated
+    (a signer nearer or farther from the camera, not a black border the model could learn)."""
+    height, width = frames.shape[1:3]
+    matrix = np.float32([[factor, 0, (1 - factor) * width / 2 + dx], [0, factor, (1 - factor) * height / 2 + dy]])
+    return np.stack([cv2.warpAffine(frame, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+                     for frame in frames])
 
 
 def shift_frames(frames: np.ndarray, dy: int, dx: int) -> np.ndarray:
@@ -101,9 +117,10 @@ class PreparedClips(Dataset):
             picked = stored.read()
         if self.features_dir is not None:  # (T, D) features: nothing spatial left to augment
             return np.ascontiguousarray(picked)
-        if rng is not None and self.augment.spatial_jitter_px:
-            j = self.augment.spatial_jitter_px
-            picked = shift_frames(picked, int(rng.integers(-j, j + 1)), int(rng.integers(-j, j + 1)))
+        if rng is not None and (self.augment.spatial_jitter_px or self.augment.scale_jitter):
+            j, s = self.augment.spatial_jitter_px, self.augment.scale_jitter
+            dy, dx = int(rng.integers(-j, j + 1)), int(rng.integers(-j, j + 1))
+            picked = zoom_frames(picked, rng.uniform(1 - s, 1 + s), dy, dx) if s else shift_frames(picked, dy, dx)
         if rng is not None and self.augment.horizontal_flip and rng.random() < 0.5:
             picked = picked[:, :, ::-1]
         if rng is not None and self.augment.color_jitter:
@@ -117,9 +134,7 @@ class PreparedClips(Dataset):
         return self.gloss_vocab.encode(self.records[index].get("gloss", "").split())[1:-1]  # no BOS/EOS for CTC
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        augment = self.augment
-        training = augment.temporal_jitter or augment.spatial_jitter_px or augment.horizontal_flip or augment.color_jitter
-        rng = np.random.default_rng([self.seed, self.epoch, index]) if training else None
+        rng = np.random.default_rng([self.seed, self.epoch, index]) if self.augment.random else None
         tokens = self.vocab.encode(tokenize(self.records[index]["text_norm"]), self.max_length)
         glosses = torch.tensor(self.glosses(index), dtype=torch.long)
         return torch.from_numpy(self.frames(index, rng)), torch.tensor(tokens, dtype=torch.long), glosses

@@ -117,9 +117,12 @@ def english_sentence(time: str | None, subject: str, place: str | None, obj: str
     return text[0].upper() + text[1:] + ("?" if question else ".")
 
 
-def random_sentence(rng: random.Random) -> Sentence:
+GREETING_SHARE = 0.15  # of the clips in every split
+
+
+def random_sentence(rng: random.Random, greeting_share: float = GREETING_SHARE) -> Sentence:
     """A greeting, or a (time) subject (place) (object adjectives) verb (not) (question) sentence."""
-    if rng.random() < 0.15:
+    if rng.random() < greeting_share:
         gloss = rng.choice(list(GREETINGS))
         return Sentence((gloss,), GREETINGS[gloss])
     time = rng.choice(list(TIMES)) if rng.random() < 0.5 else None
@@ -335,16 +338,20 @@ SIGNERS = {"train": range(0, 12), "val": range(100, 103), "test": range(200, 203
 
 def sample_split(split: str, count: int, rng: random.Random, held: set[tuple[str, str]], train_texts: set[str]) -> list[Sentence]:
     """Train sentences avoid the held-out pairs; val/test sentences are never train sentences and,
-    except greetings, contain at least one held-out pair."""
+    except greetings, contain at least one held-out pair. Every split holds GREETING_SHARE greetings: deciding
+    first keeps the rejections of other sentences from inflating the greetings' share of val/test."""
     out: list[Sentence] = []
     while len(out) < count:
-        sentence = random_sentence(rng)
-        pairs = sentence_pairs(sentence)
         if split == "train":
-            if pairs & held:
+            sentence = random_sentence(rng)
+            if sentence_pairs(sentence) & held:
                 continue
-        elif len(sentence.glosses) > 1 and (sentence.english in train_texts or not pairs & held):
-            continue
+        else:
+            greeting = rng.random() < GREETING_SHARE
+            while True:
+                sentence = random_sentence(rng, 1.0 if greeting else 0.0)
+                if greeting or (sentence.english not in train_texts and sentence_pairs(sentence) & held):
+                    break
         out.append(sentence)
     return out
 

@@ -38,6 +38,10 @@ class Vocabulary:
             ids = ids[: max(0, max_length - 2)]
         return [self.bos_id, *ids, self.eos_id]
 
+    def decode_text(self, ids: Iterable[int]) -> str:
+        """Token ids -> the normalised (space-separated, lower-cased) text that BLEU is computed on."""
+        return " ".join(self.decode(ids))
+
     def decode(self, ids: Iterable[int]) -> list[str]:
         words = []
         for i in ids:

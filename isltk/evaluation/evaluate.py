@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from isltk.evaluation.inference import LoadedTranslator, decode_split
+from isltk.evaluation.inference import LoadedTranslator, decode_memories, decode_split, encode_split
 from isltk.fsutil import atomic_write_bytes, atomic_write_json
 from isltk.metrics import Score, all_scores, bleu, sentence_bleu
 
@@ -62,13 +62,6 @@ def sweep(decode: Callable[[int, float], list[str]], references: list[str], beam
 
 def sweep_split(loaded: LoadedTranslator, split: str, beams: Sequence[int], alphas: Sequence[float], batch_size: int = 16,
                 prepared_dir: Path | None = None) -> SweepResult:
-    references: list[str] = []
-
-    def decode(beam: int, alpha: float) -> list[str]:
-        records, decoded = decode_split(loaded, split, beam, alpha, batch_size, prepared_dir)
-        references[:] = [r["text_norm"] for r in records]
-        return [d.text for d in decoded]
-
-    first = decode(beams[0], alphas[0])  # fills references
-    cache = {(beams[0], alphas[0]): first}
-    return sweep(lambda b, a: cache.pop((b, a), None) or decode(b, a), references, beams, alphas)
+    records, memories = encode_split(loaded, split, batch_size, prepared_dir)  # the ViT runs once, not per pair
+    references = [r["text_norm"] for r in records]
+    return sweep(lambda beam, alpha: [d.text for d in decode_memories(loaded, memories, beam, alpha)], references, beams, alphas)

@@ -3,6 +3,7 @@ the exact preprocessing it was trained with (frame count, image size, resize mod
 
 from __future__ import annotations
 
+import glob
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -17,8 +18,10 @@ from isltk.data.text import detokenize
 from isltk.data.video import FrameSampling, VideoDecodeError, decode_video
 from isltk.data.vocab import Vocabulary
 from isltk.errors import CheckpointError, DataError
-from isltk.models.translator import ModelConfig, SignTranslator
+from isltk.models.translator import SignTranslator
 from isltk.training import checkpoint as ckpt
+from isltk.training.distributed import pick_device
+from isltk.training.step import StepSettings, autocast
 
 
 @dataclass
@@ -28,6 +31,40 @@ class LoadedTranslator:
     config: Config
     path: Path
     device: torch.device
+
+    @property
+    def amp_dtype(self) -> torch.dtype | None:
+        """The autocast dtype the checkpoint was trained (and validated) with on this device: scores match the
+        validation that chose it, at the GPU's bf16/fp16 rate. None (fp32) on CPU unless training.amp_on_cpu."""
+        return StepSettings.from_config(self.config, self.device).amp_dtype
+
+    def search_settings(self, beam: int | None, alpha: float | None) -> tuple[int, float]:
+        """(beam size, length penalty): the given ones, else the checkpoint's decoder.beam_size / length_penalty."""
+        return beam or self.config.decoder.beam_size, self.config.decoder.length_penalty if alpha is None else alpha
+
+
+VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".3gp"}
+
+
+def expand_clips(items: list[str]) -> list[Path]:
+    """Files, folders (their videos) and globs, in the order given."""
+    paths: list[Path] = []
+    for item in items:
+        path = Path(item)
+        if path.is_dir():
+            paths += sorted(p for p in path.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
+        elif any(ch in item for ch in "*?[") and not path.exists():
+            paths += sorted(Path(p) for p in glob.glob(item))
+        else:
+            paths.append(path)
+    return paths
+
+
+def latest_best_checkpoint(runs_dir: Path) -> Path:
+    run = ckpt.latest_run(runs_dir)
+    if run is None:
+        raise CheckpointError(f"{runs_dir}: no trained run found; pass --checkpoint or train first (`isltk train`)")
+    return ckpt.resolve_checkpoint(run)
 
 
 def _refuse_pickles(path: Path) -> None:
@@ -46,20 +83,15 @@ def load_translator(path: Path, device: str = "auto") -> LoadedTranslator:
     if path.is_file() and not path.parent.name.startswith(ckpt.PREFIX):
         _refuse_pickles(path)
     folder = ckpt.resolve_checkpoint(path)
-    meta = ckpt.read_meta(folder)
-    if not meta.get("vocab"):
-        raise CheckpointError(f"{folder}: checkpoint has no vocabulary; it cannot turn predictions into words")
-    vocab = Vocabulary.from_list(meta["vocab"])
-    model_cfg = ModelConfig.model_validate(meta["model_config"])
-    if model_cfg.vocab_size != len(vocab):
-        raise CheckpointError(f"{folder}: vocabulary has {len(vocab)} words but the model expects {model_cfg.vocab_size}")
-    model = SignTranslator(model_cfg)
+    meta = ckpt.read_model_meta(folder)
+    vocab = Vocabulary.from_list(meta.vocab)
+    model = SignTranslator(meta.model_config)
     try:
         model.load_state_dict(ckpt.load_model_state(folder))
     except RuntimeError as exc:
         raise CheckpointError(f"{folder}: weights do not fit the stored model shape ({str(exc).splitlines()[0]})") from None
-    chosen = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else ("cpu" if device == "auto" else device))
-    return LoadedTranslator(model.to(chosen).eval(), vocab, validate_config(meta["config"], str(folder / "meta.json")), folder, chosen)
+    chosen = pick_device(device, setting="--device")
+    return LoadedTranslator(model.to(chosen).eval(), vocab, validate_config(meta.config, str(folder / "meta.json")), folder, chosen)
 
 
 @dataclass
@@ -78,25 +110,45 @@ class Decoded:
 
 def decode_batch(loaded: LoadedTranslator, frames: torch.Tensor, mask: torch.Tensor, beam: int, alpha: float) -> list[Decoded]:
     model = loaded.model
-    with torch.no_grad():
+    with torch.no_grad(), autocast(loaded.device.type, loaded.amp_dtype):
         hyps = model.translate(model.normalize(frames.to(loaded.device)), mask.to(loaded.device), beam_size=beam, alpha=alpha)
     return [Decoded(loaded.vocab.decode(h.tokens), h.score) for h in hyps]
 
 
-def decode_split(loaded: LoadedTranslator, split: str, beam: int, alpha: float, batch_size: int = 16,
-                 prepared_dir: Path | None = None, on_batch: Callable[[int], None] | None = None) -> tuple[list[dict], list[Decoded]]:
+def encode_split(loaded: LoadedTranslator, split: str, batch_size: int = 16, prepared_dir: Path | None = None,
+                 on_batch: Callable[[int], None] | None = None) -> tuple[list[dict], list[tuple[torch.Tensor, torch.Tensor]]]:
+    """The split's manifest records and, per batch, the decoder memory and its mask: the video is encoded once,
+    however many (beam, alpha) settings then decode it."""
     cfg = loaded.config
     data_dir = prepared_dir or cfg.data.prepared_dir
     frames = None if cfg.data.time_based else cfg.data.num_frames
     dataset = PreparedClips(data_dir, split, loaded.vocab, Augment(frames), cfg.decoder.max_length)
     if not len(dataset):
         raise DataError(f"{data_dir}: the {split!r} split is empty")
-    decoded: list[Decoded] = []
+    model, memories = loaded.model, []
     for batch in sequential_loader(dataset, batch_size):
-        decoded += decode_batch(loaded, batch["frames"], batch["frame_mask"], beam, alpha)
+        with torch.no_grad(), autocast(loaded.device.type, loaded.amp_dtype):
+            memories.append(model.forward_features(model.model_input(batch["frames"].to(loaded.device)),
+                                                   batch["frame_mask"].to(loaded.device)))
         if on_batch:
             on_batch(len(batch["tokens"]))
-    return dataset.records, decoded
+    return dataset.records, memories
+
+
+def decode_memories(loaded: LoadedTranslator, memories: list[tuple[torch.Tensor, torch.Tensor]], beam: int,
+                    alpha: float) -> list[Decoded]:
+    decoded: list[Decoded] = []
+    for memory, memory_mask in memories:
+        with autocast(loaded.device.type, loaded.amp_dtype):
+            hyps = loaded.model.translate_memory(memory, memory_mask, beam_size=beam, alpha=alpha)
+        decoded += [Decoded(loaded.vocab.decode(h.tokens), h.score) for h in hyps]
+    return decoded
+
+
+def decode_split(loaded: LoadedTranslator, split: str, beam: int, alpha: float, batch_size: int = 16,
+                 prepared_dir: Path | None = None, on_batch: Callable[[int], None] | None = None) -> tuple[list[dict], list[Decoded]]:
+    records, memories = encode_split(loaded, split, batch_size, prepared_dir, on_batch)
+    return records, decode_memories(loaded, memories, beam, alpha)
 
 
 @dataclass

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from isltk.config import Config
 from isltk.hardware.catalog import GIB, GPU
 from isltk.hardware.memory import MemoryModel, StepMemory, cached_memory_model
-from isltk.models.translator import ModelConfig, summarize
+from isltk.models.summary import summarize
+from isltk.models.translator import ModelConfig
 
 CUDA_CONTEXT_BYTES = 600 * 1024**2
 WORKSPACE_BYTES = 64 * 1024**2

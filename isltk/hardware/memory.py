@@ -22,9 +22,9 @@ from pathlib import Path
 import torch
 
 from isltk.config import TrainingConfig
-from isltk.models.objective import objective
 from isltk.models.translator import ModelConfig, SignTranslator
 from isltk.training.optim import parameter_groups
+from isltk.training.step import StepSettings, backward, clip_gradients, forward_objective, optimizer_step
 
 CATEGORIES = ("parameters", "gradients", "optimizer", "activations")
 _TRACKER_KEYS = {"parameters": ("Parameter",), "gradients": ("Gradient",), "optimizer": ("Optstate",),
@@ -93,11 +93,8 @@ def trace_phases(model_cfg: ModelConfig, batch: int, frames: int, amp: bool, gra
         mask = torch.ones(batch, frames, dtype=torch.bool)
         tokens = torch.full((batch, length), 5, dtype=torch.long)
 
-        def forward() -> torch.Tensor:
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=amp):
-                logits = model(model.normalize(video), mask, tokens)
-            result = objective(logits, tokens, model_cfg.decoder.label_smoothing)
-            return result.total / result.tokens
+        settings = StepSettings(torch.bfloat16 if amp else None, False, model_cfg.decoder.label_smoothing,
+                                training.gloss_loss_weight, training.max_grad_norm)
 
         for group in optimizer.param_groups:  # the state every step after the first starts with
             for p in group["params"]:
@@ -112,13 +109,13 @@ def trace_phases(model_cfg: ModelConfig, batch: int, frames: int, amp: bool, gra
             tracker._peak_mem_snap.clear()
 
         with tracker:
-            loss = forward()
+            result = forward_objective(model, model.normalize(video), mask, tokens, settings)
             close_phase("forward")
-            loss.backward()
-            del loss
+            backward(result, result.tokens, scaler=None)
+            del result
             close_phase("backward")
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
+            clip_gradients(model, optimizer, None, settings.max_grad_norm)
+            optimizer_step(optimizer, None)
             close_phase("optimizer_step")
     return {phase: StepMemory(**{name: int(sum(peak.get(k, 0) for k in keys)) for name, keys in _TRACKER_KEYS.items()})
             for phase, peak in peaks.items()}

@@ -14,9 +14,9 @@ import torch
 
 from isltk.config import Config
 from isltk.errors import IsltkError
-from isltk.models.objective import objective
 from isltk.models.translator import ModelConfig, SignTranslator
 from isltk.training.optim import build_optimizer
+from isltk.training.step import StepSettings, backward, clip_gradients, forward_objective, optimizer_step
 
 
 @dataclass
@@ -35,15 +35,13 @@ def probe_batch(config: Config, batch: int, vocab_size: int, checkpointing: bool
     torch.cuda.reset_peak_memory_stats()
     model_cfg = ModelConfig.from_config(config, vocab_size)
     from isltk.hardware.estimate import length_plan
-    from isltk.training.trainer import amp_settings
-
-    dtype, needs_scaler = amp_settings(config, device)  # the precision training would pick, not a re-decision
+    settings = StepSettings.from_config(config, device)  # the precision training would pick, not a re-decision
     model = optimizer = None
     try:
         model = SignTranslator(model_cfg).to(device)
         model.set_grad_checkpointing(checkpointing)
         optimizer = build_optimizer(model, config.training, device)
-        scaler = torch.amp.GradScaler("cuda", enabled=needs_scaler)
+        scaler = torch.amp.GradScaler("cuda") if settings.needs_scaler else None
         size, frames, length = config.data.image_size, length_plan(config).memory_frames, config.decoder.max_length
         video = torch.randint(0, 255, (batch, frames, size, size, 3), dtype=torch.uint8, device=device)
         mask = torch.ones(batch, frames, dtype=torch.bool, device=device)
@@ -52,13 +50,10 @@ def probe_batch(config: Config, batch: int, vocab_size: int, checkpointing: bool
         for _ in range(3):
             torch.cuda.synchronize()
             start = time.perf_counter()
-            with torch.autocast("cuda", dtype=dtype or torch.float32, enabled=dtype is not None):
-                logits = model(model.normalize(video), mask, tokens)
-            result = objective(logits, tokens, model_cfg.decoder.label_smoothing)
-            scaler.scale(result.total / result.tokens).backward()
-            scaler.step(optimizer)
-            scaler.update()
-            optimizer.zero_grad(set_to_none=True)
+            result = forward_objective(model, model.normalize(video), mask, tokens, settings)
+            backward(result, result.tokens, scaler)
+            clip_gradients(model, optimizer, scaler, settings.max_grad_norm)
+            optimizer_step(optimizer, scaler)
             torch.cuda.synchronize()
             timings.append(time.perf_counter() - start)
         return ProbeResult(batch, True, torch.cuda.max_memory_reserved(), min(timings[1:]))

@@ -39,6 +39,12 @@ class SentenceDecoder(nn.Module):
 def sequence_loss(logits: torch.Tensor, targets: torch.Tensor, pad_id: int, label_smoothing: float) -> tuple[torch.Tensor, torch.Tensor]:
     """Summed label-smoothed cross-entropy over non-pad targets, and their count (normalise outside,
     so gradient accumulation and multi-GPU averages weigh every token equally)."""
-    loss = F.cross_entropy(logits.float().flatten(0, 1), targets.flatten(), ignore_index=pad_id,
-                           label_smoothing=label_smoothing, reduction="sum")
-    return loss, (targets != pad_id).sum()
+    logprobs = logits.float().flatten(0, 1).log_softmax(-1)
+    targets = targets.flatten()
+    valid = targets != pad_id
+    nll = -logprobs.gather(1, targets.clamp_min(0)[:, None]).squeeze(1)
+    if label_smoothing > 0:
+        # the smoothing mass goes to every class but PAD (as in signjoey): PAD is never a word to hedge towards
+        uniform = -(logprobs.sum(-1) - logprobs[:, pad_id]) / (logprobs.shape[-1] - 1)
+        nll = (1.0 - label_smoothing) * nll + label_smoothing * uniform
+    return (nll * valid).sum(), valid.sum()

@@ -86,8 +86,13 @@ def beam_search(
                 next_tokens.append(eos)
                 next_scores.append(float("-inf"))
                 kept += 1
-            if len(finished[b]) >= k:
-                closed[b] = True
+            if len(finished[b]) >= k and not closed[b]:
+                # Close only when no live beam can still beat the k-th best finished one: a raw score only falls
+                # as tokens are added, and the GNMT penalty grows with length, so score / lp(max_length - 1)
+                # bounds a live beam's best normalised score (with alpha > 0 a longer beam can still win).
+                kth_best = sorted((h.score for h in finished[b]), reverse=True)[k - 1]
+                best_alive = max(next_scores[-k:])
+                closed[b] = best_alive == float("-inf") or kth_best >= best_alive / length_penalty(max_length - 1, alpha)
         if all(closed) or length == max_length - 1:
             break
         rows = torch.tensor(next_rows, device=memory.device)

@@ -1,14 +1,10 @@
 """SignTranslator: frames -> per-frame ViT -> dense temporal blocks -> attention pooling -> decoder.
 
-Also holds the named presets (one registry, exercised by one parametrized test) and the
-parameter/FLOP summary that `check-hardware` and `train` print, counted by
-torch.utils.flop_counter on the meta device (no weights allocated, no guesses).
+Named presets live in `isltk.models.presets`, the parameter/FLOP summary in `isltk.models.summary`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
@@ -113,7 +109,12 @@ class SignTranslator(nn.Module):
     @torch.no_grad()
     def translate(self, frames: torch.Tensor, frame_mask: torch.Tensor, beam_size: int = 1, alpha: float = 1.0,
                   max_length: int | None = None) -> list[Hypothesis]:
-        memory, memory_mask = self.forward_features(frames, frame_mask)
+        return self.translate_memory(*self.forward_features(frames, frame_mask), beam_size, alpha, max_length)
+
+    @torch.no_grad()
+    def translate_memory(self, memory: torch.Tensor, memory_mask: torch.Tensor, beam_size: int = 1, alpha: float = 1.0,
+                         max_length: int | None = None) -> list[Hypothesis]:
+        """Decode already-encoded clips: validation scores and decodes one encoding, a beam sweep reuses it."""
         max_length = max_length or self.cfg.decoder.max_length
         if beam_size == 1:
             return greedy_search(self.decoder, memory, memory_mask, BOS_ID, EOS_ID, max_length)
@@ -134,80 +135,3 @@ def build_model(cfg: ModelConfig, load_weights: bool = True) -> SignTranslator:
     if cfg.encoder.grad_checkpointing:
         model.set_grad_checkpointing(True)
     return model
-
-
-# -- presets -----------------------------------------------------------------------------------------
-PRESETS: dict[str, Callable[[], Config]] = {}
-
-
-def register_preset(fn: Callable[[], Config]) -> Callable[[], Config]:
-    PRESETS[fn.__name__] = fn
-    return fn
-
-
-@register_preset
-def tiny() -> Config:
-    """Trains on 2 CPU cores in minutes (configs/tiny.yaml)."""
-    return Config.model_validate({
-        "data": {"image_size": 48, "num_frames": 16, "cache_frames": 24},
-        "encoder": {"vit_hidden_dim": 64, "vit_num_heads": 4, "vit_num_layers": 2, "vit_mlp_dim": 256, "patch_size": 8},
-        "temporal": {"normalization": "clip", "num_temporal_conv": 2, "hidden_dim": 128, "pool_heads": 4,
-                     "num_refine_layers": 1, "dropout": 0.1},
-        "decoder": {"hidden_dim": 128, "num_layers": 2, "num_heads": 4, "ff_dim": 256, "max_length": 16},
-    })
-
-
-@register_preset
-def base() -> Config:
-    """ViT-B/16-sized encoder (12 x 768 x 12, MLP 3072)."""
-    return Config.model_validate({"encoder": {"vit_hidden_dim": 768, "vit_num_heads": 12, "vit_num_layers": 12, "vit_mlp_dim": 3072}})
-
-
-@register_preset
-def dense_vit() -> Config:
-    """The seed's dense ViT: 24 x 1024 x 16, MLP 4096 (timm's ViT-L/16 shape)."""
-    return Config()
-
-
-def preset_model_config(name: str, vocab_size: int = 1000) -> ModelConfig:
-    if name not in PRESETS:
-        raise KeyError(f"unknown preset {name!r}; choose from {sorted(PRESETS)}")
-    return ModelConfig.from_config(PRESETS[name](), vocab_size)
-
-
-# -- summary -----------------------------------------------------------------------------------------
-@dataclass
-class ModelSummary:
-    parameters: dict[str, int]  # by part, plus "total"
-    forward_gflop_per_clip: float
-    train_gflop_per_clip: float  # forward + backward
-    frames: int
-    target_tokens: int
-
-
-def count_parameters(model: nn.Module) -> dict[str, int]:
-    parts = {name: sum(p.numel() for p in child.parameters()) for name, child in model.named_children()}
-    parts["total"] = sum(p.numel() for p in model.parameters())
-    return parts
-
-
-def summarize(cfg: ModelConfig, frames: int, target_tokens: int = 20) -> ModelSummary:
-    """Parameters and FLOPs for one clip, measured by FlopCounterMode on meta tensors."""
-    from torch.utils.flop_counter import FlopCounterMode
-
-    with torch.device("meta"):
-        model = SignTranslator(cfg)
-        video = torch.empty(1, frames, 3, cfg.image_size, cfg.image_size)
-        mask = torch.ones(1, frames, dtype=torch.bool)
-        tokens = torch.full((1, target_tokens + 1), 5, dtype=torch.long)
-    from isltk.models.objective import objective
-
-    counter = FlopCounterMode(display=False)
-    with counter:
-        loss = objective(model(video, mask, tokens), tokens, cfg.decoder.label_smoothing).total
-    forward = counter.get_total_flops()
-    with counter:
-        loss = objective(model(video, mask, tokens), tokens, cfg.decoder.label_smoothing).total
-        loss.backward()
-    total = counter.get_total_flops()
-    return ModelSummary(count_parameters(model), forward / 1e9, total / 1e9, frames, target_tokens)

@@ -9,35 +9,35 @@
 
 A kill at any moment leaves earlier checkpoints intact and the new one either complete or ignored.
 `best.json` names the best checkpoint (by val BLEU); older ones are pruned.
+
+This module owns what a checkpoint holds: the trainer saves and restores through `save_training` /
+`restore_training` (full state dicts gathered from DDP or FSDP, every rank's RNG), and inference reads the
+same metadata with `read_model_meta`.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
+import torch.distributed as dist
 from safetensors.torch import load_file, save_file
 
+from isltk.config import Config, config_to_dict
 from isltk.errors import CheckpointError
 from isltk.fsutil import atomic_write_json, fsync_dir
+from isltk.models.translator import ModelConfig
+from isltk.training.distributed import DistInfo, unwrap
 
 MARKER = "COMMITTED"
 PREFIX = "ckpt-"
-
-
-@dataclass
-class Checkpoint:
-    path: Path
-    meta: dict[str, Any]
-
-    @property
-    def step(self) -> int:
-        return int(self.meta["step"])
 
 
 def is_valid(path: Path) -> bool:
@@ -137,3 +137,117 @@ def load_train_state(path: Path) -> dict[str, Any]:
         return torch.load(path / "state.pt", map_location="cpu", weights_only=True)
     except Exception as exc:
         raise CheckpointError(f"{path / 'state.pt'}: refused: not a plain-tensor state file ({type(exc).__name__}: {str(exc)[:200]})") from None
+
+
+# -- what a training checkpoint holds ------------------------------------------------------------------
+@dataclass
+class TrainingParts:
+    """Everything a resumed run must get back, and how it is distributed."""
+
+    model: torch.nn.Module  # possibly DDP/FSDP-wrapped
+    optimizer: torch.optim.Optimizer
+    scheduler: Any  # saved for the record; restored only when given (the trainer rebuilds it from the config)
+    scaler: torch.amp.GradScaler
+    info: DistInfo
+    strategy: str  # "ddp" | "fsdp"
+
+    @property
+    def sharded(self) -> bool:
+        return self.info.enabled and self.strategy == "fsdp"
+
+
+@dataclass
+class ModelMeta:
+    """What inference needs from meta.json: the model's shape, its vocabulary and the training config."""
+
+    model_config: ModelConfig
+    vocab: list[str]
+    config: dict[str, Any]
+
+
+def training_meta(config: Config, model_config: ModelConfig, vocab: list[str], train_state: dict[str, Any],
+                  world_size: int) -> dict[str, Any]:
+    return {"config": config_to_dict(config), "model_config": model_config.model_dump(mode="json"), "vocab": vocab,
+            "train_state": train_state, "world_size": world_size}
+
+
+def read_model_meta(path: Path) -> ModelMeta:
+    meta = read_meta(path)
+    if not meta.get("vocab"):
+        raise CheckpointError(f"{path}: checkpoint has no vocabulary; it cannot turn predictions into words")
+    model_config = ModelConfig.model_validate(meta["model_config"])
+    if model_config.vocab_size != len(meta["vocab"]):
+        raise CheckpointError(f"{path}: vocabulary has {len(meta['vocab'])} words but the model expects {model_config.vocab_size}")
+    return ModelMeta(model_config, list(meta["vocab"]), meta["config"])
+
+
+def capture_rng() -> dict[str, Any]:
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    return {"torch": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            "python": random.getstate(), "numpy": [kind, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, cached]}
+
+
+def restore_rng(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    if state["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+    random.setstate(_tuplify(state["python"]))
+    kind, keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
+
+
+def _tuplify(value: Any) -> Any:
+    """JSON-free containers come back from torch.load as lists; random.setstate needs tuples."""
+    return tuple(_tuplify(v) for v in value) if isinstance(value, list | tuple) else value
+
+
+def _full_state_options() -> Any:
+    from torch.distributed.checkpoint.state_dict import StateDictOptions
+
+    return StateDictOptions(full_state_dict=True, cpu_offload=True)
+
+
+def save_training(directory: Path, step: int, parts: TrainingParts, meta: dict[str, Any], keep_last: int) -> Path | None:
+    """Collective under torch.distributed (FSDP gathers full state dicts; every rank's RNG is kept); rank 0 writes.
+    Returns the checkpoint folder on rank 0, None elsewhere."""
+    if parts.sharded:
+        from torch.distributed.checkpoint.state_dict import get_model_state_dict, get_optimizer_state_dict
+
+        weights = get_model_state_dict(parts.model, options=_full_state_options())
+        optimizer = get_optimizer_state_dict(parts.model, parts.optimizer, options=_full_state_options())
+    else:
+        weights, optimizer = unwrap(parts.model).state_dict(), parts.optimizer.state_dict()
+    rng: list[Any] = [capture_rng()]
+    if parts.info.enabled:
+        rng = [None] * parts.info.world
+        dist.all_gather_object(rng, capture_rng())
+    if not parts.info.is_main:
+        return None
+    train_state = {"optimizer": optimizer, "scheduler": parts.scheduler.state_dict() if parts.scheduler else {}, "scaler": parts.scaler.state_dict(), "rng": rng}
+    path = save_checkpoint(directory, step, weights, train_state, meta)
+    prune(directory, keep_last)
+    return path
+
+
+def restore_training(path: Path, parts: TrainingParts) -> None:
+    """Weights, optimizer, scheduler, grad scaler and this rank's RNG, as `save_training` wrote them."""
+    weights = load_model_state(path)
+    train_state = load_train_state(path)
+    if parts.sharded:
+        from torch.distributed.checkpoint.state_dict import (
+            StateDictOptions,
+            set_model_state_dict,
+            set_optimizer_state_dict,
+        )
+
+        set_model_state_dict(parts.model, weights, options=StateDictOptions(full_state_dict=True))
+        set_optimizer_state_dict(parts.model, parts.optimizer, train_state["optimizer"], options=StateDictOptions(full_state_dict=True))
+    else:
+        unwrap(parts.model).load_state_dict(weights)
+        parts.optimizer.load_state_dict(train_state["optimizer"])
+    if parts.scheduler is not None:
+        parts.scheduler.load_state_dict(train_state["scheduler"])
+    parts.scaler.load_state_dict(train_state["scaler"])
+    rng = train_state["rng"]
+    states = rng if isinstance(rng, list) else [rng]
+    restore_rng(dict(states[parts.info.rank] if parts.info.rank < len(states) else states[0]))

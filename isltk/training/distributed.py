@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.distributed as dist
 from torch import nn
+
+from isltk.errors import IsltkError
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,15 @@ class DistInfo:
     @property
     def is_main(self) -> bool:
         return self.rank == 0
+
+
+def pick_device(wanted: str, local_rank: int = 0, setting: str = "device") -> torch.device:
+    """'auto' (this rank's GPU if any, else CPU), 'cpu', 'cuda' or 'cuda:N'; a clear error when no GPU is visible."""
+    if wanted.startswith("cuda") or (wanted == "auto" and torch.cuda.is_available()):
+        if not torch.cuda.is_available():
+            raise IsltkError(f"{setting} is '{wanted}' but no CUDA GPU is visible; use cpu")
+        return torch.device(wanted) if ":" in wanted else torch.device("cuda", local_rank)
+    return torch.device(wanted if wanted != "auto" else "cpu")
 
 
 def init_distributed(device_type: str) -> DistInfo:
@@ -55,16 +67,29 @@ def barrier(info: DistInfo) -> None:
         dist.barrier()
 
 
-def wrap_model(model: nn.Module, info: DistInfo, strategy: str, device: torch.device, find_unused: bool = False) -> nn.Module:
+def fsdp_mixed_precision(amp_dtype: torch.dtype | None) -> Any:
+    """Under AMP, FSDP2 all-gathers parameters in the compute dtype (half the traffic of fp32) and reduce-scatters
+    gradients in fp32 (exact averaging), as torchtitan does; None (fp32 throughout) without AMP."""
+    if amp_dtype is None:
+        return None
+    from torch.distributed.fsdp import MixedPrecisionPolicy
+
+    return MixedPrecisionPolicy(param_dtype=amp_dtype, reduce_dtype=torch.float32)
+
+
+def wrap_model(model: nn.Module, info: DistInfo, strategy: str, device: torch.device, find_unused: bool = False,
+               amp_dtype: torch.dtype | None = None) -> nn.Module:
     """DDP (default) or FSDP2 (`fully_shard` per ViT block, then the root) for models that do not fit."""
     if not info.enabled:
         return model
     if strategy == "fsdp":
         from torch.distributed.fsdp import fully_shard
 
+        policy = fsdp_mixed_precision(amp_dtype)
+        options = {"mp_policy": policy} if policy is not None else {}
         for block in model.encoder.vit.blocks:  # type: ignore[union-attr]
-            fully_shard(block)
-        fully_shard(model)
+            fully_shard(block, **options)
+        fully_shard(model, **options)
         return model
     from torch.nn.parallel import DistributedDataParallel
 
@@ -79,3 +104,16 @@ def wrap_model(model: nn.Module, info: DistInfo, strategy: str, device: torch.de
 
 def unwrap(model: nn.Module) -> nn.Module:
     return getattr(model, "module", model)
+
+
+def gradient_sync(model: nn.Module, sync: bool) -> Any:
+    """Context for one micro-batch's backward under gradient accumulation: gradients are all-reduced (DDP) or
+    reduce-scattered (FSDP2) only on the last micro-batch, not on every one."""
+    import contextlib
+
+    if hasattr(model, "set_requires_gradient_sync"):  # FSDP2
+        model.set_requires_gradient_sync(sync)
+        return contextlib.nullcontext()
+    if not sync and hasattr(model, "no_sync"):  # DDP
+        return model.no_sync()
+    return contextlib.nullcontext()

@@ -3,11 +3,14 @@ embeddings; linear warmup then cosine decay, built from torch.optim.lr_scheduler
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
-from torch.optim.lr_scheduler import CosineAnnealingLR, LinearLR, SequentialLR
+from torch.optim.lr_scheduler import LambdaLR
 
 from isltk.config import TrainingConfig
+from isltk.training.distributed import unwrap
 
 
 def parameter_groups(model: nn.Module, cfg: TrainingConfig) -> list[dict]:
@@ -27,14 +30,36 @@ def parameter_groups(model: nn.Module, cfg: TrainingConfig) -> list[dict]:
 
 def build_optimizer(model: nn.Module, cfg: TrainingConfig, device: torch.device) -> torch.optim.Optimizer:
     # fused AdamW: one kernel for all parameters on CUDA (no per-tensor launches)
-    return torch.optim.AdamW(parameter_groups(model, cfg), betas=(0.9, 0.98), eps=1e-8, fused=device.type == "cuda")
+    return torch.optim.AdamW(parameter_groups(unwrap(model), cfg), betas=(0.9, 0.98), eps=1e-8, fused=device.type == "cuda")
 
 
-def build_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainingConfig, total_steps: int) -> SequentialLR:
-    warmup = max(1, min(cfg.warmup_steps, total_steps // 2))
-    return SequentialLR(
-        optimizer,
-        [LinearLR(optimizer, start_factor=1.0 / warmup, total_iters=warmup),
-         CosineAnnealingLR(optimizer, T_max=max(1, total_steps - warmup), eta_min=0.0)],
-        milestones=[warmup],
-    )
+def lr_factor(step: int, warmup_steps: int, total_steps: int) -> float:
+    """Multiplier of the configured learning rate after `step` optimizer steps: linear warmup from 1/warmup
+    to 1, then cosine decay to 0 at total_steps. A pure function of the step, so a resumed run follows the
+    schedule of its *current* config (changed learning rates or length), not the one it was saved with."""
+    warmup = max(1, min(warmup_steps, total_steps // 2))
+    if step < warmup:
+        return 1.0 / warmup + (1.0 - 1.0 / warmup) * step / warmup
+    progress = min(1.0, (step - warmup) / max(1, total_steps - warmup))
+    return 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def build_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainingConfig, total_steps: int, start_step: int = 0) -> LambdaLR:
+    """Warmup + cosine over the param groups' configured lrs; `start_step` > 0 continues a resumed run there."""
+    for group in optimizer.param_groups:
+        group["initial_lr"] = group["lr"] if start_step == 0 else group["initial_lr"]
+    # the constructor takes one step from last_epoch, landing on start_step
+    return LambdaLR(optimizer, lambda step: lr_factor(step, cfg.warmup_steps, total_steps), last_epoch=start_step - 1)
+
+
+def apply_settings(optimizer: torch.optim.Optimizer, model: nn.Module, cfg: TrainingConfig) -> list[str]:
+    """Set the config's lr and weight decay on a restored optimizer's groups (its moments are kept); returns what
+    changed, e.g. ['rest: lr 0.001 -> 0.0001'], so a resumed run says it follows the new settings."""
+    changes = []
+    for group, fresh in zip(optimizer.param_groups, parameter_groups(unwrap(model), cfg), strict=True):
+        for key, new in (("lr", fresh["lr"]), ("weight_decay", fresh["weight_decay"])):
+            old = group["initial_lr"] if key == "lr" else group[key]
+            if old != new:
+                changes.append(f"{group['name']}: {key} {old:g} -> {new:g}")
+            group["initial_lr" if key == "lr" else key] = new
+    return changes

@@ -13,7 +13,6 @@ uninterrupted one would have, without replaying data.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import random
 import signal
@@ -28,7 +27,7 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader
 
-from isltk.config import Config, config_to_dict
+from isltk.config import Config
 from isltk.data.dataset import (
     Augment,
     PreparedClips,
@@ -41,13 +40,30 @@ from isltk.data.prepare import GLOSS_VOCAB_FILE
 from isltk.data.vocab import Vocabulary
 from isltk.errors import CheckpointError, IsltkError
 from isltk.metrics import bleu
-from isltk.models.objective import objective
+from isltk.models.decoder import sequence_loss
 from isltk.models.translator import PAD_ID, ModelConfig, SignTranslator, build_model
 from isltk.training import checkpoint as ckpt
-from isltk.training.distributed import DistInfo, all_reduce_sum, barrier, init_distributed, unwrap, wrap_model
+from isltk.training.distributed import (
+    all_reduce_sum,
+    barrier,
+    gradient_sync,
+    init_distributed,
+    pick_device,
+    unwrap,
+    wrap_model,
+)
 from isltk.training.features import ensure_feature_cache
 from isltk.training.metrics_log import MetricsLog
-from isltk.training.optim import build_optimizer, build_scheduler
+from isltk.training.optim import apply_settings, build_optimizer, build_scheduler
+from isltk.training.step import (
+    StepSettings,
+    autocast,
+    backward,
+    clip_gradients,
+    forward_objective,
+    make_grad_scaler,
+    optimizer_step,
+)
 
 
 class NonFiniteLossError(IsltkError):
@@ -84,6 +100,31 @@ class StepInfo:
 
 
 @dataclass
+class RunStart:
+    run_dir: Path
+    device: str
+    world: int  # processes (GPUs) training together
+    amp: str  # "bf16", "fp16" or "fp32"
+    steps_per_epoch: int
+    total_steps: int
+    resumed_at_step: int  # 0 for a fresh run
+    resume_changes: list[str]  # settings changed since the checkpoint, now in force (e.g. "rest: lr 0.001 -> 0.0001")
+    train_clips: int
+    val_clips: int
+    vocab_size: int
+
+
+@dataclass
+class ValidationInfo:
+    epoch: int
+    step: int
+    loss: float  # nats per target token
+    bleu4: float
+    best: bool  # the best validation so far (its checkpoint is marked best)
+    examples: list[tuple[str, str]]  # (reference, hypothesis) of the first clips
+
+
+@dataclass
 class TrainResult:
     run_dir: Path
     state: TrainState
@@ -94,69 +135,10 @@ class TrainResult:
 
 @dataclass
 class Callbacks:
-    on_start: Callable[[dict[str, Any]], None] | None = None
+    on_start: Callable[[RunStart], None] | None = None
     on_step: Callable[[StepInfo], None] | None = None
-    on_validation: Callable[[dict[str, Any]], None] | None = None
+    on_validation: Callable[[ValidationInfo], None] | None = None
     on_features: Callable[[int, int], None] | None = None  # (clips done, clips) while caching frozen-backbone features
-
-
-def pick_device(cfg: Config, info: DistInfo) -> torch.device:
-    wanted = cfg.training.device
-    if wanted == "cuda" or (wanted == "auto" and torch.cuda.is_available()):
-        if not torch.cuda.is_available():
-            raise IsltkError("training.device is 'cuda' but no CUDA GPU is visible; set training.device=cpu")
-        return torch.device("cuda", info.local_rank)
-    return torch.device("cpu")
-
-
-def amp_settings(cfg: Config, device: torch.device) -> tuple[torch.dtype | None, bool]:
-    """(autocast dtype or None, whether a GradScaler is needed): bf16 where supported, fp16 + scaler otherwise."""
-    t = cfg.training
-    if not t.use_amp or (device.type == "cpu" and not t.amp_on_cpu):
-        return None, False
-    if device.type == "cpu":
-        return torch.bfloat16, False
-    # including_emulation=False: the default also says True on V100/T4/Turing, where bf16 is emulated (slow,
-    # and cuDNN has no bf16 convolutions below sm80): those GPUs get fp16 + a grad scaler.
-    if t.amp_dtype == "fp16" or (t.amp_dtype == "auto" and not torch.cuda.is_bf16_supported(including_emulation=False)):
-        return torch.float16, True
-    return torch.bfloat16, False
-
-
-def _capture_rng() -> dict[str, Any]:
-    kind, keys, pos, has_gauss, cached = np.random.get_state()
-    return {"torch": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-            "python": random.getstate(), "numpy": [kind, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, cached]}
-
-
-def _restore_rng(state: dict[str, Any]) -> None:
-    torch.set_rng_state(state["torch"])
-    if state["cuda"] and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-    random.setstate(state["python"])
-    kind, keys, pos, has_gauss, cached = state["numpy"]
-    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
-
-
-def _tuplify(value: Any) -> Any:
-    """JSON-free containers come back from torch.load as lists; random.setstate needs tuples."""
-    return tuple(_tuplify(v) for v in value) if isinstance(value, list | tuple) else value
-
-
-def model_state(model: torch.nn.Module, strategy: str, info: DistInfo) -> dict[str, torch.Tensor]:
-    if info.enabled and strategy == "fsdp":
-        from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
-
-        return get_model_state_dict(model, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
-    return unwrap(model).state_dict()
-
-
-def optimizer_state(model: torch.nn.Module, optimizer: torch.optim.Optimizer, strategy: str, info: DistInfo) -> dict[str, Any]:
-    if info.enabled and strategy == "fsdp":
-        from torch.distributed.checkpoint.state_dict import StateDictOptions, get_optimizer_state_dict
-
-        return get_optimizer_state_dict(model, optimizer, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
-    return optimizer.state_dict()
 
 
 def load_gloss_vocab(cfg: Config) -> Vocabulary | None:
@@ -176,7 +158,7 @@ class Trainer:
                  callbacks: Callbacks | None = None) -> None:
         self.cfg = config
         self.info = init_distributed("cuda" if config.training.device != "cpu" and torch.cuda.is_available() else "cpu")
-        self.device = pick_device(config, self.info)
+        self.device = pick_device(config.training.device, self.info.local_rank, "training.device")
         self.callbacks = (callbacks or Callbacks()) if self.info.is_main else Callbacks()  # only rank 0 reports
         self.run_dir, resume_path = self._resolve_run(run_dir, resume)
         self.log = MetricsLog(self.run_dir, enabled=self.info.is_main)
@@ -216,12 +198,13 @@ class Trainer:
         if t.compile:  # the per-frame ViT is where the FLOPs are; compile it before DDP wraps the model
             model.encoder.vit.compile()
         features_dir = self._feature_cache(model) if cfg.encoder.freeze_epochs < 0 else None
+        self.step_settings = StepSettings.from_config(cfg, self.device)
         self.model: torch.nn.Module = wrap_model(model, self.info, t.distributed, self.device,
-                                                 find_unused=cfg.encoder.freeze_epochs != 0)
+                                                 find_unused=cfg.encoder.freeze_epochs != 0, amp_dtype=self.step_settings.amp_dtype)
         self.optimizer = build_optimizer(self.model, t, self.device)
         frames = None if cfg.data.time_based else cfg.data.num_frames
         jitter = t.temporal_jitter and (cfg.data.time_based or cfg.data.stored_frames > cfg.data.num_frames)
-        augment = Augment(frames, jitter, t.spatial_jitter_px, t.horizontal_flip, t.color_jitter)
+        augment = Augment(frames, jitter, t.spatial_jitter_px, t.horizontal_flip, t.color_jitter, t.scale_jitter)
         self.train_set = PreparedClips(cfg.data.prepared_dir, "train", self.vocab, augment, cfg.decoder.max_length, t.seed,
                                        self.gloss_vocab, features_dir)
         self.val_set = PreparedClips(cfg.data.prepared_dir, "val", self.vocab, Augment(frames), cfg.decoder.max_length,
@@ -235,9 +218,9 @@ class Trainer:
         self.steps_per_epoch = self.sampler.batches_per_epoch() // t.grad_accum_steps
         self.total_steps = t.total_steps or self.steps_per_epoch * t.num_epochs
         self.scheduler = build_scheduler(self.optimizer, t, self.total_steps)
-        self.amp_dtype, needs_scaler = amp_settings(cfg, self.device)
-        self.scaler = torch.amp.GradScaler(self.device.type, enabled=needs_scaler)
+        self.scaler = make_grad_scaler(self.step_settings, self.device, self.info.enabled and t.distributed == "fsdp")
         self.state = TrainState()
+        self.resume_changes: list[str] = []  # optimisation settings a resumed run changed (it follows them)
         if resume_path is not None:
             self._load(resume_path)
 
@@ -257,60 +240,27 @@ class Trainer:
             raise CheckpointError(f"{path}: checkpoint model differs from the config in {diff}; resume with the config it was trained with")
         if meta["vocab"] != list(self.vocab.tokens):
             raise CheckpointError(f"{path}: vocabulary differs from {self.cfg.data.prepared_dir / 'vocab.json'}; the cache was rebuilt")
-        if self.info.enabled and self.cfg.training.distributed == "fsdp":
-            self._load_fsdp_model(path)
-        else:
-            unwrap(self.model).load_state_dict(ckpt.load_model_state(path))
-        train_state = ckpt.load_train_state(path)
-        if self.info.enabled and self.cfg.training.distributed == "fsdp":
-            from torch.distributed.checkpoint.state_dict import StateDictOptions, set_optimizer_state_dict
-
-            set_optimizer_state_dict(self.model, self.optimizer, train_state["optimizer"], options=StateDictOptions(full_state_dict=True))
-        else:
-            self.optimizer.load_state_dict(train_state["optimizer"])
-        self.scheduler.load_state_dict(train_state["scheduler"])
-        self.scaler.load_state_dict(train_state["scaler"])
-        rng = train_state["rng"]
-        rng_states = rng if isinstance(rng, list) else [rng]
-        mine = rng_states[self.info.rank] if self.info.rank < len(rng_states) else rng_states[0]
-        mine = dict(mine)
-        mine["python"] = _tuplify(mine["python"])
-        _restore_rng(mine)
+        parts = self._parts()
+        parts.scheduler = None  # the schedule follows the current config (below), not the saved one
+        ckpt.restore_training(path, parts)
         self.state = TrainState(**meta["train_state"])
+        t, saved_training = self.cfg.training, meta["config"].get("training", {})
+        self.resume_changes = apply_settings(self.optimizer, self.model, t)
+        self.resume_changes += [f"{key} {saved_training[key]} -> {getattr(t, key)}" for key in ("total_steps", "warmup_steps", "num_epochs")
+                                if key in saved_training and saved_training[key] != getattr(t, key)]
+        self.scheduler = build_scheduler(self.optimizer, t, self.total_steps, start_step=self.state.step)
 
-    def _load_fsdp_model(self, path: Path) -> None:
-        from torch.distributed.checkpoint.state_dict import StateDictOptions, set_model_state_dict
-
-        set_model_state_dict(self.model, ckpt.load_model_state(path), options=StateDictOptions(full_state_dict=True))
+    def _parts(self) -> ckpt.TrainingParts:
+        return ckpt.TrainingParts(self.model, self.optimizer, self.scheduler, self.scaler, self.info, self.cfg.training.distributed)
 
     # -- checkpoints --------------------------------------------------------------------------------
     def save(self) -> Path | None:
-        t = self.cfg.training
-        weights = model_state(self.model, t.distributed, self.info)
-        optim = optimizer_state(self.model, self.optimizer, t.distributed, self.info)
-        rng = _capture_rng()
-        if self.info.enabled:
-            gathered: list[Any] = [None] * self.info.world
-            dist.all_gather_object(gathered, rng)
-            rng_all: Any = gathered
-        else:
-            rng_all = [rng]
-        path = None
-        if self.info.is_main:
-            meta = {"config": config_to_dict(self.cfg), "model_config": self.model_cfg.model_dump(mode="json"),
-                    "vocab": list(self.vocab.tokens), "train_state": asdict(self.state), "world_size": self.info.world}
-            train_state = {"optimizer": optim, "scheduler": self.scheduler.state_dict(), "scaler": self.scaler.state_dict(), "rng": rng_all}
-            path = ckpt.save_checkpoint(self.ckpt_dir, self.state.step, weights, train_state, meta)
-            ckpt.prune(self.ckpt_dir, t.keep_checkpoints)
+        meta = ckpt.training_meta(self.cfg, self.model_cfg, list(self.vocab.tokens), asdict(self.state), self.info.world)
+        path = ckpt.save_training(self.ckpt_dir, self.state.step, self._parts(), meta, self.cfg.training.keep_checkpoints)
         barrier(self.info)
         return path
 
     # -- the step -----------------------------------------------------------------------------------
-    def _autocast(self) -> contextlib.AbstractContextManager:
-        if self.amp_dtype is None:
-            return contextlib.nullcontext()
-        return torch.autocast(self.device.type, dtype=self.amp_dtype)
-
     def train_step(self, group: list[dict[str, torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         """One optimizer step over `group` micro-batches; returns (mean translation loss per token, grad norm,
         mean CTC gloss loss per clip or None)."""
@@ -321,26 +271,21 @@ class Trainer:
         loss_sum = torch.zeros((), device=self.device)
         gloss_sum: torch.Tensor | None = None
         for i, batch in enumerate(group):
-            frames = core.model_input(batch["frames"].to(self.device, non_blocking=True))
-            mask = batch["frame_mask"].to(self.device, non_blocking=True)
-            tokens = batch["tokens"].to(self.device, non_blocking=True)
             last = i == len(group) - 1
-            no_sync = self.model.no_sync() if (self.info.enabled and not last and hasattr(self.model, "no_sync")) else contextlib.nullcontext()
-            with no_sync:
-                with self._autocast():
-                    output = self.model(frames, mask, tokens)
-                result = objective(output, tokens, self.cfg.decoder.label_smoothing, batch["glosses"].to(self.device),
-                                   batch["gloss_lengths"].to(self.device), self.cfg.training.gloss_loss_weight)
+            with gradient_sync(self.model, sync=last or not self.info.enabled):
+                result = forward_objective(
+                    self.model, core.model_input(batch["frames"].to(self.device, non_blocking=True)),
+                    batch["frame_mask"].to(self.device, non_blocking=True), batch["tokens"].to(self.device, non_blocking=True),
+                    self.step_settings, batch["glosses"].to(self.device), batch["gloss_lengths"].to(self.device))
                 # sum over tokens / global token count (x world: DDP averages gradients over ranks)
-                self.scaler.scale(result.total * self.info.world / total_tokens).backward()
+                backward(result, total_tokens / self.info.world, self.scaler if self.scaler.is_enabled() else None)
             loss_sum = loss_sum + result.translation.detach()
             if result.gloss is not None:
                 gloss_sum = result.gloss.detach() + (0 if gloss_sum is None else gloss_sum)
-        self.scaler.unscale_(self.optimizer)
-        params = [p for p in self.model.parameters() if p.grad is not None]
-        grad_norm = torch.nn.utils.clip_grad_norm_(params, self.cfg.training.max_grad_norm)
+        scaler = self.scaler if self.scaler.is_enabled() else None
+        grad_norm = clip_gradients(self.model, self.optimizer, scaler, self.step_settings.max_grad_norm)
         mean_loss = all_reduce_sum(loss_sum, self.info) / total_tokens
-        bad_grad = not self.scaler.is_enabled() and not bool(torch.isfinite(grad_norm))
+        bad_grad = scaler is None and not bool(torch.isfinite(grad_norm))
         if not bool(torch.isfinite(mean_loss)) or bad_grad:
             self.optimizer.zero_grad(set_to_none=True)
             what = "loss" if not bool(torch.isfinite(mean_loss)) else "gradient norm"
@@ -349,9 +294,7 @@ class Trainer:
                 "stopped before the optimizer step, weights unchanged. Try lower training.encoder_lr / training.learning_rate "
                 "(e.g. halve them) or lower training.max_grad_norm (e.g. 0.3); resume from the last checkpoint with --resume auto"
             )
-        self.scaler.step(self.optimizer)
-        self.scaler.update()
-        self.optimizer.zero_grad(set_to_none=True)
+        optimizer_step(self.optimizer, scaler)
         self.scheduler.step()
         gloss = None
         if gloss_sum is not None:  # per clip, over all ranks
@@ -366,7 +309,7 @@ class Trainer:
         result: dict[str, Any] = {}
         # FSDP shards the weights: every forward needs every rank, so all ranks decode the (same) val
         # split in lockstep. DDP keeps full weights per rank: rank 0 decodes alone, the others wait.
-        sharded = self.info.enabled and self.cfg.training.distributed == "fsdp"
+        sharded = self._parts().sharded
         if (self.info.is_main or sharded) and len(self.val_set):
             core: SignTranslator = unwrap(self.model)  # type: ignore[assignment]
             core.eval()
@@ -376,12 +319,12 @@ class Trainer:
             for batch in sequential_loader(self.val_set, self.cfg.training.batch_size):
                 frames = core.model_input(batch["frames"].to(self.device))
                 mask, tokens = batch["frame_mask"].to(self.device), batch["tokens"].to(self.device)
-                with self._autocast():
-                    scored = objective(core(frames, mask, tokens), tokens, 0.0)
-                    summed, count = scored.translation, scored.tokens
-                    hyps = core.translate(frames, mask, beam_size=1)
+                with autocast(self.device.type, self.step_settings.amp_dtype):  # the clips are encoded once
+                    memory, memory_mask = core.forward_features(frames, mask)
+                    summed, count = sequence_loss(core.decoder(tokens[:, :-1], memory, memory_mask), tokens[:, 1:], PAD_ID, 0.0)
+                    hyps = core.translate_memory(memory, memory_mask, beam_size=1)
                 loss_sum, tokens_total = loss_sum + float(summed), tokens_total + int(count)
-                hypotheses += [" ".join(self.vocab.decode(h.tokens)) for h in hyps]
+                hypotheses += [self.vocab.decode_text(h.tokens) for h in hyps]
             if sharded:
                 core.reshard()  # type: ignore[operator]
             if self.info.is_main:
@@ -428,11 +371,10 @@ class Trainer:
         t, state = self.cfg.training, self.state
         result = TrainResult(self.run_dir, state, None, None)
         if self.callbacks.on_start:
-            self.callbacks.on_start({"run_dir": self.run_dir, "device": str(self.device), "world": self.info.world,
-                                     "amp": str(self.amp_dtype).replace("torch.", "") if self.amp_dtype else "fp32",
-                                     "steps_per_epoch": self.steps_per_epoch, "total_steps": self.total_steps,
-                                     "resumed_at_step": state.step, "train_clips": len(self.train_set), "val_clips": len(self.val_set),
-                                     "vocab_size": len(self.vocab)})
+            amp = self.step_settings.amp_dtype
+            self.callbacks.on_start(RunStart(self.run_dir, str(self.device), self.info.world,
+                                             str(amp).replace("torch.", "") if amp else "fp32", self.steps_per_epoch,
+                                             self.total_steps, state.step, self.resume_changes, len(self.train_set), len(self.val_set), len(self.vocab)))
         window_start, window_clips = time.perf_counter(), 0
         while state.epoch < t.num_epochs and state.step < self.total_steps:
             freeze = self.cfg.encoder.freeze_epochs
@@ -496,7 +438,8 @@ class Trainer:
             self.log.write("val", state.step, epoch=epoch, loss=metrics["loss"], bleu4=metrics["bleu4"])
             self.log.plot()
             if self.callbacks.on_validation:
-                self.callbacks.on_validation({**metrics, "epoch": epoch, "step": state.step, "best": improved})
+                self.callbacks.on_validation(ValidationInfo(epoch, state.step, metrics["loss"], metrics["bleu4"], improved,
+                                                            metrics["examples"]))
         stop = bool(t.early_stopping_patience) and state.validations_without_gain >= t.early_stopping_patience
         if self.info.enabled:
             flag = torch.tensor(float(stop), device=self.device)

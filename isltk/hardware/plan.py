@@ -1,0 +1,70 @@
+"""What `check-hardware` reports, computed as data: fit on the configured GPU, the largest batch per GPU,
+epoch estimates, and (on a CUDA machine) measured steps next to the prediction. The command only renders it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from isltk.config import Config
+from isltk.hardware.catalog import CATALOG, GPU, find_gpu
+from isltk.hardware.estimate import (
+    ASSUMED_MFU,
+    REFERENCE_VOCAB,
+    Breakdown,
+    Estimate,
+    accumulation_for,
+    estimate,
+)
+
+
+@dataclass
+class HardwarePlan:
+    estimate: Estimate
+    own: GPU  # the config's hardware.gpu
+    breakdown: Breakdown  # at the configured batch on `own`
+    fits: bool
+    rows: list[dict[str, Any]]  # one per GPU compared
+    facts: dict[str, Any]  # everything above, JSON-ready
+
+
+def plan_hardware(cfg: Config, gpu_names: list[str] | None = None) -> HardwarePlan:
+    own = find_gpu(cfg.hardware.gpu)
+    others = [find_gpu(n) for n in gpu_names] if gpu_names else list(CATALOG.values())
+    gpus = [own] + [g for g in others if g != own]
+    est = estimate(cfg)
+    batch, ckpt_on = cfg.training.batch_size, cfg.encoder.grad_checkpointing
+    breakdown = est.breakdown(batch, ckpt_on)
+    fits = breakdown.total <= own.memory_bytes
+    rows = []
+    for g in gpus:
+        plain, ckpt = est.max_batch(g, False), est.max_batch(g, True)
+        per_gpu, steps = accumulation_for(batch, ckpt if not plain else plain)
+        rows.append({"gpu": g.name, "memory_gib": g.memory_gib, "dtype": g.amp_dtype, "fits_configured_batch": est.fits(g, batch, ckpt_on),
+                     "max_batch": plain, "max_batch_checkpointing": ckpt, "per_gpu_batch": per_gpu, "accumulation_steps": steps,
+                     "epoch_hours_estimate": round(est.epoch_hours(g, est.lengths.clips), 3), "peak_tflops": g.peak_tflops})
+    facts = {
+        "config_gpu": own.name, "batch_per_gpu": batch, "frames": est.lengths.memory_frames, "mean_frames": est.lengths.time_frames,
+        "lengths_from": est.lengths.source, "image_size": cfg.data.image_size,
+        "num_gpus": cfg.hardware.num_gpus, "activation_checkpointing": ckpt_on, "fits": fits,
+        "parameters": est.parameters, "train_gflop_per_clip": round(est.train_gflop_per_clip, 2),
+        "memory_bytes": breakdown.lines, "total_bytes": breakdown.total, "gpus": rows,
+        "epoch_estimate": {"clips": est.lengths.clips, "assumed_mfu": ASSUMED_MFU, "note": "an estimate, not a measurement"},
+    }
+    return HardwarePlan(est, own, breakdown, fits, rows, facts)
+
+
+def probe_against_prediction(cfg: Config, plan: HardwarePlan) -> dict[str, Any]:
+    """Real steps on this machine's GPU: the largest batch found by bisection and the peak at the configured batch,
+    each next to what the trace predicted."""
+    from isltk.hardware.probe import probe_batch, probe_max_batch
+
+    est, ckpt_on = plan.estimate, cfg.encoder.grad_checkpointing
+    predicted_max = est.max_batch(plan.own, ckpt_on)
+    measured_max, trials = probe_max_batch(cfg, REFERENCE_VOCAB, ckpt_on, predicted_max)
+    at = probe_batch(cfg, max(1, min(cfg.training.batch_size, measured_max)), REFERENCE_VOCAB, ckpt_on)
+    predicted = est.breakdown(at.batch, ckpt_on).total
+    error = 100.0 * (predicted - at.peak_reserved) / at.peak_reserved if at.peak_reserved else None
+    return {"batch": at.batch, "measured_peak_reserved_bytes": at.peak_reserved, "predicted_bytes": predicted,
+            "error_percent": error, "step_seconds": at.step_seconds, "measured_max_batch": measured_max,
+            "predicted_max_batch": predicted_max, "trials": [t.__dict__ for t in trials]}

@@ -1,0 +1,95 @@
+"""The training step, written once: precision choice, forward + objective, backward, clipping, optimizer step.
+
+The trainer, the memory trace (`hardware/memory.py`) and the GPU probe (`hardware/probe.py`) all go
+through these functions, so what check-hardware measures or predicts is the step that trains: the
+same label smoothing, the same gloss loss, the same autocast dtype and grad scaler.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+import torch
+
+from isltk.config import Config
+from isltk.models.objective import Objective, objective
+
+
+@dataclass(frozen=True)
+class StepSettings:
+    """What a step needs from the config, resolved once for a device."""
+
+    amp_dtype: torch.dtype | None  # autocast dtype; None = fp32
+    needs_scaler: bool  # fp16 needs a GradScaler
+    label_smoothing: float
+    gloss_weight: float
+    max_grad_norm: float
+
+    @classmethod
+    def from_config(cls, cfg: Config, device: torch.device) -> StepSettings:
+        dtype, scaler = amp_settings(cfg, device)
+        return cls(dtype, scaler, cfg.decoder.label_smoothing, cfg.training.gloss_loss_weight, cfg.training.max_grad_norm)
+
+
+def amp_settings(cfg: Config, device: torch.device) -> tuple[torch.dtype | None, bool]:
+    """(autocast dtype or None, whether a GradScaler is needed): bf16 where supported, fp16 + scaler otherwise."""
+    t = cfg.training
+    if not t.use_amp or (device.type == "cpu" and not t.amp_on_cpu):
+        return None, False
+    if device.type == "cpu":
+        return torch.bfloat16, False
+    # including_emulation=False: the default also says True on V100/T4/Turing, where bf16 is emulated (slow,
+    # and cuDNN has no bf16 convolutions below sm80): those GPUs get fp16 + a grad scaler.
+    if t.amp_dtype == "fp16" or (t.amp_dtype == "auto" and not torch.cuda.is_bf16_supported(including_emulation=False)):
+        return torch.float16, True
+    return torch.bfloat16, False
+
+
+def make_grad_scaler(settings: StepSettings, device: torch.device, sharded: bool) -> torch.amp.GradScaler:
+    """fp16 needs loss scaling; under FSDP the scaler must all-reduce its found-inf flag (ShardedGradScaler), or
+    ranks holding different gradient shards could disagree about skipping a step. Disabled (a no-op) otherwise."""
+    if settings.needs_scaler and sharded:
+        from torch.distributed.fsdp.sharded_grad_scaler import ShardedGradScaler
+
+        return ShardedGradScaler(device.type)
+    return torch.amp.GradScaler(device.type, enabled=settings.needs_scaler)
+
+
+def autocast(device_type: str, dtype: torch.dtype | None) -> contextlib.AbstractContextManager:
+    return contextlib.nullcontext() if dtype is None else torch.autocast(device_type, dtype=dtype)
+
+
+def forward_objective(model: torch.nn.Module, frames: torch.Tensor, mask: torch.Tensor, tokens: torch.Tensor,
+                      settings: StepSettings, glosses: torch.Tensor | None = None,
+                      gloss_lengths: torch.Tensor | None = None) -> Objective:
+    """Teacher-forced forward under the step's autocast, then the training objective (in fp32).
+
+    `frames` are model inputs (normalised frames or cached features, see SignTranslator.model_input)."""
+    with autocast(frames.device.type, settings.amp_dtype):
+        output = model(frames, mask, tokens)
+    return objective(output, tokens, settings.label_smoothing, glosses, gloss_lengths, settings.gloss_weight)
+
+
+def backward(result: Objective, normaliser: torch.Tensor | float, scaler: torch.amp.GradScaler | None) -> None:
+    """Gradients of result.total / normaliser (the token count the loss is averaged over), scaled for fp16."""
+    loss = result.total / normaliser
+    (scaler.scale(loss) if scaler is not None else loss).backward()
+
+
+def clip_gradients(model: torch.nn.Module, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler | None,
+                   max_grad_norm: float) -> torch.Tensor:
+    """Unscale (fp16) and clip to max_grad_norm; returns the norm before clipping (inf/NaN if it overflowed)."""
+    if scaler is not None:
+        scaler.unscale_(optimizer)
+    return torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.grad is not None], max_grad_norm)
+
+
+def optimizer_step(optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler | None) -> None:
+    """The update (skipped by the scaler when fp16 gradients overflowed), then gradients freed."""
+    if scaler is not None:
+        scaler.step(optimizer)
+        scaler.update()
+    else:
+        optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
