@@ -4,9 +4,28 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from isltk.data.encode import write_video_ffmpeg, write_video_opencv
+from isltk.data.encode import write_video_ffmpeg, write_video_opencv, write_video_pyav
 from isltk.data.video import VideoDecodeError, decode_image_folder, decode_video, fit_frame, pick_frames
 from tests.conftest import frame_index, make_bad_files, ramp_frames
+
+
+@pytest.mark.parametrize(("codec", "suffix"), [("libsvtav1", ".mp4"), ("libvpx-vp9", ".webm")])
+def test_av1_and_vp9_from_a_real_encoder_decode_to_the_same_frames(video_dir: Path, codec: str, suffix: str) -> None:
+    """AV1 (OpenCV's wheel decodes none of it: PyAV's dav1d takes over per file) and VP9, as web video comes."""
+    path = video_dir / f"clip{suffix}"
+    write_video_pyav(path, ramp_frames(40, 64, 64), 25, codec)
+    clip = decode_video(path, 8, 32)
+    assert clip.frames.shape == (8, 32, 32, 3) and clip.source_frames == 40
+    assert [frame_index(f) for f in clip.frames] == [3, 8, 13, 18, 23, 28, 33, 38]
+
+
+def test_a_clip_no_backend_decodes_is_rejected_with_its_codec(video_dir: Path) -> None:
+    path = video_dir / "web.mp4"
+    write_video_pyav(path, ramp_frames(20, 64, 64), 25, "libsvtav1")
+    data = path.read_bytes()
+    path.write_bytes(data[: data.index(b"mdat") + 4])  # the index intact, no frame data
+    with pytest.raises(VideoDecodeError, match="codec av1"):
+        decode_video(path, 8, 32)
 
 
 @pytest.mark.parametrize("codec", ["h264", "hevc", "mpeg4", "mjpeg"])

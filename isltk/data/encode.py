@@ -85,3 +85,21 @@ def _with_rotation(cmd: list[str], degrees: int) -> list[str]:
     """Insert `-display_rotation` before the input so the stream carries a display matrix (phone videos)."""
     index = cmd.index("-i")
     return cmd[:index] + ["-display_rotation", str(degrees)] + cmd[index:]
+
+
+def write_video_pyav(path: Path, frames: Sequence[np.ndarray], fps: float, codec: str = "libsvtav1") -> None:
+    """RGB uint8 frames -> a video encoded by PyAV's bundled FFmpeg: AV1 (`libsvtav1`), VP9 (`libvpx-vp9`) and
+    others that OpenCV's wheel and the ffmpeg binary may lack. Container from the suffix (.mp4, .webm, .mkv);
+    MP4 index first (faststart), as web video is delivered."""
+    import av
+
+    height, width = frames[0].shape[:2]
+    options = {"movflags": "faststart"} if path.suffix.lower() in (".mp4", ".m4v", ".mov") else {}
+    with av.open(str(path), "w", options=options) as container:
+        stream = container.add_stream(codec, rate=round(fps))
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        for frame in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)

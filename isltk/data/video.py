@@ -9,6 +9,9 @@ Design (measured in benchmarks/bench_prepare.py and explained in the README):
   when the real timestamps disagree with the header, a second pass fetches the exact frames, so
   the result never depends on header accuracy.
 - OpenCV's FFmpeg backend applies rotation metadata (CAP_PROP_ORIENTATION_AUTO) and ignores audio.
+- Codecs OpenCV's wheel cannot decode (AV1: its FFmpeg has no software AV1 decoder) fall back per file
+  to PyAV, whose wheels bundle FFmpeg with dav1d; a clip neither can decode is rejected with its codec
+  name. OpenCV stays first: it is the faster of the two on H.264 (benchmarks/bench_decode.py).
 - Resizing keeps the whole signing space: `letterbox` scales the longer side to the target and pads
   with black (hands at the frame edge survive); `crop` fills the square and cuts the long side.
 """
@@ -157,6 +160,71 @@ def _scan(path: Path, wanted: set[int] | None, sampling: FrameSampling, size: in
     return scan
 
 
+def _scan_pyav(path: Path, wanted: set[int] | None, sampling: FrameSampling, size: int, mode: str, threads: int) -> _Scan:
+    """The same single pass as `_scan`, with PyAV's FFmpeg (dav1d for AV1) instead of OpenCV's."""
+    import av
+
+    try:
+        container = av.open(str(path))
+    except (av.FFmpegError, OSError) as exc:
+        raise VideoDecodeError(f"PyAV cannot open it as a video ({exc})") from None
+    with container:
+        if not container.streams.video:
+            raise VideoDecodeError("no video stream (audio-only or not a video file)")
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        header_count = int(stream.frames or 0)
+        fps = float(stream.average_rate or 0)
+        if wanted is None:
+            wanted = set()
+            if header_count > 0 and fps > 0:
+                duration = header_count / fps
+                wanted = set(pick_frames(np.arange(header_count) / fps, duration, sampling.frames_for(duration, header_count)).tolist())
+        scan = _Scan({}, [], header_count, fps, (0, 0))
+        try:
+            for frame in container.decode(stream):
+                index = len(scan.pts_ms)
+                scan.pts_ms.append(float(frame.time) * 1000.0 if frame.time is not None else float("nan"))
+                if index in wanted:
+                    image = frame.to_ndarray(format="bgr24")
+                    scan.raw_size = (image.shape[1], image.shape[0])
+                    scan.kept[index] = fit_frame(image, size, mode)
+        except av.FFmpegError:
+            pass  # a corrupt tail: what decoded so far is judged below, as with OpenCV
+    return scan
+
+
+def video_codec(path: Path) -> str | None:
+    """The first video stream's codec name as FFmpeg reports it (e.g. 'av1', 'vp9'), or None when unreadable."""
+    try:
+        import av
+
+        with av.open(str(path)) as container:
+            return container.streams.video[0].codec_context.codec.canonical_name if container.streams.video else None
+    except Exception:  # noqa: BLE001 -- only used to word an error message
+        return None
+
+
+def _scan_any(path: Path, wanted: set[int] | None, sampling: FrameSampling, size: int, mode: str, threads: int,
+              backend: str) -> tuple[_Scan, str]:
+    """OpenCV first; PyAV when OpenCV cannot open the file or decodes no frame of it (e.g. AV1)."""
+    if backend == "opencv":
+        try:
+            scan = _scan(path, wanted, sampling, size, mode, threads)
+            if scan.pts_ms:
+                return scan, "opencv"
+        except VideoDecodeError:
+            pass
+    try:
+        return _scan_pyav(path, wanted, sampling, size, mode, threads), "pyav"
+    except VideoDecodeError:
+        codec = video_codec(path)
+        if codec:
+            raise VideoDecodeError(f"no decoder here could decode its video stream (codec {codec}); re-encode it, "
+                                   "e.g. `ffmpeg -i in -c:v libx264 out.mp4`") from None
+        raise VideoDecodeError("cannot open it as a video (not a video file, or no video stream)") from None
+
+
 def decode_video(
     path: Path, frames: int | FrameSampling, size: int, mode: str = "letterbox", min_decoded_fraction: float = 0.9,
     threads: int = 0,
@@ -167,10 +235,12 @@ def decode_video(
         raise VideoDecodeError("file not found")
     if path.stat().st_size == 0:
         raise VideoDecodeError("empty file (0 bytes)")
-    scan = _scan(path, None, sampling, size, mode, threads)
+    scan, backend = _scan_any(path, None, sampling, size, mode, threads, "opencv")
     decoded, header_count = len(scan.pts_ms), scan.header_count
     if not decoded:
-        raise VideoDecodeError("no video frames could be decoded (empty, audio-only or corrupt stream)")
+        codec = video_codec(path)
+        detail = f"codec {codec}: " if codec else ""
+        raise VideoDecodeError(f"{detail}no video frames could be decoded (empty, audio-only or corrupt stream)")
     if header_count > 0 and decoded < min_decoded_fraction * header_count:
         raise VideoDecodeError(
             f"decoded only {decoded} of the {header_count} frames its header promises (truncated or corrupt); "
@@ -180,7 +250,8 @@ def decode_video(
     picked = pick_frames(stamps, duration, sampling.frames_for(duration, decoded)).tolist()
     missing = set(picked) - scan.kept.keys()
     if missing:  # the header misled the plan (VFR, wrong count): fetch the exact frames
-        rescan = _scan(path, missing, sampling, size, mode, threads)
+        rescan = _scan_pyav(path, missing, sampling, size, mode, threads) if backend == "pyav" else \
+            _scan(path, missing, sampling, size, mode, threads)
         scan.kept.update(rescan.kept)
         scan.raw_size = rescan.raw_size if scan.raw_size == (0, 0) else scan.raw_size
         if set(picked) - scan.kept.keys():
