@@ -97,3 +97,23 @@ def test_plans_with_the_prepared_corpus_lengths(tmp_path: Path) -> None:
     (tmp_path / "cache.json").write_text("{}")
     plan = length_plan(config(sample_fps=10, max_frames=80))
     assert (plan.memory_frames, plan.time_frames, plan.clips) == (60, 30, 3) and "prepared corpus" in plan.source
+
+
+def test_multi_gpu_memory_counts_ddp_buckets_and_the_fsdp_root_unit() -> None:
+    cfg = tiny()
+    cfg.hardware.num_gpus = 2
+    ddp = estimate(cfg)
+    parameters = ddp.parameters["total"]
+    gradients = ddp.breakdown(4, False).lines["gradients (DDP buckets: held all step)"]
+    assert gradients == pytest.approx(4 * parameters, rel=0.02)  # fp32 buckets for every weight, all step long
+    cfg.training.distributed = "fsdp"
+    fsdp = estimate(cfg).breakdown(4, False).lines
+    root = fsdp["FSDP root unit, all-gathered (non-ViT-block weights)"]
+    assert 0 < root < 4 * parameters / 2
+
+
+def test_epoch_time_counts_the_recomputed_forward_of_activation_checkpointing() -> None:
+    est = estimate(tiny())
+    gpu = find_gpu("A100-40GB")
+    ratio = est.epoch_hours(gpu, 1000, checkpointing=True) / est.epoch_hours(gpu, 1000)
+    assert 1.2 < ratio < 1.5 and ratio == pytest.approx(1 + est.forward_gflop_per_clip / est.train_gflop_per_clip)

@@ -34,7 +34,9 @@ def check_hardware(
     facts = plan.facts
     if probe:
         facts["probe"] = measured = probe_against_prediction(cfg, plan)
-        stderr.print(f"probe at batch {measured['batch']}: measured peak reserved {measured['measured_peak_reserved_bytes'] / 2**30:.2f} GiB, "
+        stderr.print(f"probe at batch {measured['batch']}: measured peak {measured['measured_peak_bytes'] / 2**30:.2f} GiB (allocator "
+                     f"{measured['measured_peak_reserved_bytes'] / 2**30:.2f} + context/other "
+                     f"{measured['measured_outside_allocator_bytes'] / 2**30:.2f}), "
                      f"predicted {measured['predicted_bytes'] / 2**30:.2f} GiB ({measured['error_percent']:+.1f}%), step "
                      f"{measured['step_seconds'] * 1000:.0f} ms; largest batch measured {measured['measured_max_batch']}, "
                      f"predicted {measured['predicted_max_batch']}")

@@ -86,28 +86,37 @@ class Estimate:
     strategy: str
     parameters: dict[str, int]
     train_gflop_per_clip: float
+    forward_gflop_per_clip: float
     models: dict[bool, MemoryModel] = field(default_factory=dict)  # grad_checkpointing -> model
     lengths: LengthPlan | None = None
 
+    @property
+    def sharded(self) -> bool:
+        return self.strategy == "fsdp" and self.num_gpus > 1
+
+    @property
+    def ddp(self) -> bool:
+        return self.num_gpus > 1 and not self.sharded
+
     def step_memory(self, batch: int, checkpointing: bool) -> StepMemory:
-        return self.models[checkpointing].at(batch)
+        return self.models[checkpointing].at(batch, resident_gradients=self.ddp)
 
     def breakdown(self, batch: int, checkpointing: bool) -> Breakdown:
         m = self.step_memory(batch, checkpointing)
         params, grads, optim = m.parameters, m.gradients, m.optimizer
         lines: dict[str, int] = {}
-        sharded = self.strategy == "fsdp" and self.num_gpus > 1
-        if sharded:
-            block = self.models[checkpointing].block_parameter_bytes()
+        if self.sharded:
+            model = self.models[checkpointing]
+            block = model.block_parameter_bytes()
+            root = max(0, int(m.parameters - model.vit_layers * block))  # patch embed, temporal, decoder: one FSDP unit
             params, grads, optim = params // self.num_gpus, grads // self.num_gpus, optim // self.num_gpus
         lines["weights"] = params
-        lines["gradients"] = grads
+        lines["gradients (DDP buckets: held all step)" if self.ddp else "gradients"] = grads
         lines["optimizer state (AdamW)"] = optim
         lines["activations"] = m.activations
-        if sharded:
+        if self.sharded:
             lines["FSDP all-gathered blocks (2 x one ViT block)"] = int(2 * block)
-        if self.num_gpus > 1 and not sharded:
-            lines["DDP gradient buckets (gradient_as_bucket_view=True)"] = 0
+            lines["FSDP root unit, all-gathered (non-ViT-block weights)"] = root - root // self.num_gpus
         lines["CUDA context"] = CUDA_CONTEXT_BYTES
         lines["cuBLAS/cuDNN workspaces"] = WORKSPACE_BYTES
         lines["allocator fragmentation margin (5%)"] = int(FRAGMENTATION * m.total)
@@ -125,8 +134,11 @@ class Estimate:
             low, high = (mid, high) if self.fits(gpu, mid, checkpointing) else (low, mid)
         return low
 
-    def epoch_hours(self, gpu: GPU, clips: int) -> float:
-        flop = self.train_gflop_per_clip * 1e9 * clips
+    def epoch_hours(self, gpu: GPU, clips: int, checkpointing: bool = False) -> float:
+        """Training FLOPs at ASSUMED_MFU; activation checkpointing runs the forward once more (~+33%: a step is
+        about 3 forwards' worth; counted as the whole model's forward, an upper bound as only the ViT recomputes)."""
+        gflop = self.train_gflop_per_clip + (self.forward_gflop_per_clip if checkpointing else 0.0)
+        flop = gflop * 1e9 * clips
         return flop / (gpu.peak_tflops * 1e12 * ASSUMED_MFU * self.num_gpus) / 3600
 
 
@@ -137,7 +149,7 @@ def estimate(config: Config, vocab_size: int = REFERENCE_VOCAB) -> Estimate:
     amp = config.training.use_amp
     models = {ckpt: cached_memory_model(model_cfg, plan.memory_frames, amp, ckpt) for ckpt in (False, True)}
     return Estimate(config.hardware.gpu, config.training.batch_size, plan.memory_frames, config.hardware.num_gpus,
-                    config.training.distributed, summary.parameters, summary.train_gflop_per_clip, models, plan)
+                    config.training.distributed, summary.parameters, summary.train_gflop_per_clip, summary.forward_gflop_per_clip, models, plan)
 
 
 def accumulation_for(batch: int, max_batch: int) -> tuple[int, int]:

@@ -29,7 +29,7 @@ from isltk.training.step import StepSettings, backward, clip_gradients, forward_
 CATEGORIES = ("parameters", "gradients", "optimizer", "activations")
 _TRACKER_KEYS = {"parameters": ("Parameter",), "gradients": ("Gradient",), "optimizer": ("Optstate",),
                  "activations": ("Activation", "Temp", "Buffer", "Other")}
-CACHE_VERSION = 3
+CACHE_VERSION = 4  # 4: the traced step clips gradients (training/step.py)
 
 
 @dataclass
@@ -141,8 +141,14 @@ class MemoryModel:
         values = {k: int(round(a + b * batch + c * layers + d * batch * layers)) for k, (a, b, c, d) in self.coefficients[phase].items()}
         return StepMemory(**values)
 
-    def at(self, batch: int, layers: int | None = None) -> StepMemory:
-        return max((self.phase_at(p, batch, layers) for p in PHASES), key=lambda m: m.total)
+    def at(self, batch: int, layers: int | None = None, resident_gradients: bool = False) -> StepMemory:
+        """The step's peak. `resident_gradients`: every gradient is held through every phase (DDP's buckets
+        persist between steps and `.grad` are views into them), not only from backward to the optimizer step."""
+        phases = [self.phase_at(p, batch, layers) for p in PHASES]
+        if resident_gradients:
+            full = max(m.gradients for m in phases)
+            phases = [StepMemory(m.parameters, full, m.optimizer, m.activations) for m in phases]
+        return max(phases, key=lambda m: m.total)
 
     def block_parameter_bytes(self) -> float:
         return self.coefficients["optimizer_step"]["parameters"][2]

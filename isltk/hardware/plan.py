@@ -42,7 +42,8 @@ def plan_hardware(cfg: Config, gpu_names: list[str] | None = None) -> HardwarePl
         per_gpu, steps = accumulation_for(batch, ckpt if not plain else plain)
         rows.append({"gpu": g.name, "memory_gib": g.memory_gib, "dtype": g.amp_dtype, "fits_configured_batch": est.fits(g, batch, ckpt_on),
                      "max_batch": plain, "max_batch_checkpointing": ckpt, "per_gpu_batch": per_gpu, "accumulation_steps": steps,
-                     "epoch_hours_estimate": round(est.epoch_hours(g, est.lengths.clips), 3), "peak_tflops": g.peak_tflops})
+                     "epoch_hours_estimate": round(est.epoch_hours(g, est.lengths.clips, ckpt_on or not plain), 3),
+                     "peak_tflops": g.peak_tflops})
     facts = {
         "config_gpu": own.name, "batch_per_gpu": batch, "frames": est.lengths.memory_frames, "mean_frames": est.lengths.time_frames,
         "lengths_from": est.lengths.source, "image_size": cfg.data.image_size,
@@ -64,7 +65,8 @@ def probe_against_prediction(cfg: Config, plan: HardwarePlan) -> dict[str, Any]:
     measured_max, trials = probe_max_batch(cfg, REFERENCE_VOCAB, ckpt_on, predicted_max)
     at = probe_batch(cfg, max(1, min(cfg.training.batch_size, measured_max)), REFERENCE_VOCAB, ckpt_on)
     predicted = est.breakdown(at.batch, ckpt_on).total
-    error = 100.0 * (predicted - at.peak_reserved) / at.peak_reserved if at.peak_reserved else None
-    return {"batch": at.batch, "measured_peak_reserved_bytes": at.peak_reserved, "predicted_bytes": predicted,
+    error = 100.0 * (predicted - at.peak_device) / at.peak_device if at.peak_device else None
+    return {"batch": at.batch, "measured_peak_bytes": at.peak_device, "measured_peak_reserved_bytes": at.peak_reserved,
+            "measured_outside_allocator_bytes": at.outside_allocator, "predicted_bytes": predicted,
             "error_percent": error, "step_seconds": at.step_seconds, "measured_max_batch": measured_max,
             "predicted_max_batch": predicted_max, "trials": [t.__dict__ for t in trials]}

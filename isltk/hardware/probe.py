@@ -23,8 +23,14 @@ from isltk.training.step import StepSettings, backward, clip_gradients, forward_
 class ProbeResult:
     batch: int
     fits: bool
-    peak_reserved: int = 0
+    peak_reserved: int = 0  # PyTorch's caching allocator at its peak
     step_seconds: float = 0.0
+    outside_allocator: int = 0  # device memory in use outside the allocator (CUDA context, cuBLAS handles...)
+
+    @property
+    def peak_device(self) -> int:
+        """What the GPU had in use at the peak: comparable with the prediction, which includes the CUDA context."""
+        return self.peak_reserved + self.outside_allocator
 
 
 def probe_batch(config: Config, batch: int, vocab_size: int, checkpointing: bool) -> ProbeResult:
@@ -33,6 +39,9 @@ def probe_batch(config: Config, batch: int, vocab_size: int, checkpointing: bool
     device = torch.device("cuda")
     torch.cuda.empty_cache()
     torch.cuda.reset_peak_memory_stats()
+    torch.cuda.init()
+    free, total = torch.cuda.mem_get_info()
+    outside = total - free - torch.cuda.memory_reserved()  # the context and anything else not from the allocator
     model_cfg = ModelConfig.from_config(config, vocab_size)
     from isltk.hardware.estimate import length_plan
     settings = StepSettings.from_config(config, device)  # the precision training would pick, not a re-decision
@@ -56,7 +65,7 @@ def probe_batch(config: Config, batch: int, vocab_size: int, checkpointing: bool
             optimizer_step(optimizer, scaler)
             torch.cuda.synchronize()
             timings.append(time.perf_counter() - start)
-        return ProbeResult(batch, True, torch.cuda.max_memory_reserved(), min(timings[1:]))
+        return ProbeResult(batch, True, torch.cuda.max_memory_reserved(), min(timings[1:]), outside)
     except torch.cuda.OutOfMemoryError:
         return ProbeResult(batch, False)
     finally:
