@@ -30,7 +30,7 @@ demo: $(STAMP)
 	$(BIN)/isltk prepare $(TINY)
 	rm -rf $(DEMO_DIR)/run
 	$(BIN)/isltk train $(TINY) --out $(DEMO_DIR)/run
-	$(BIN)/isltk evaluate --checkpoint $(DEMO_DIR)/run --split test
+	$(BIN)/isltk evaluate --checkpoint $(DEMO_DIR)/run --split test --report
 	$(BIN)/isltk translate $(DEMO_DIR)/corpus/videos/test_00000.mp4 --checkpoint $(DEMO_DIR)/run
 	@grep '^test_00000.mp4' $(DEMO_DIR)/corpus/sentences.csv | cut -d, -f2 | sed 's/^/reference: /'
 

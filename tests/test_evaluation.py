@@ -4,6 +4,7 @@ import json
 import pickle
 import subprocess
 import sys
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -152,3 +153,35 @@ def test_checkpoint_from_another_shape_or_without_vocab_is_a_clear_error(run_dir
     (copy / "meta.json").write_text(json.dumps(meta))
     with pytest.raises(CheckpointError, match="no vocabulary"):
         load_translator(copy)
+
+
+class ReportParser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[dict] = []
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        attributes = dict(attrs)
+        if tag == "tr" and "data-id" in attributes:
+            self.rows.append(attributes)
+        self.urls += [value for name, value in attrs if name in ("src", "href") and value]
+
+
+def test_report_shows_every_clip_worst_first_with_no_external_urls(run_dir: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["evaluate", "--checkpoint", str(run_dir), "--split", "test", "--out", str(tmp_path / "ev"), "--report"])
+    assert result.exit_code == 0, result.output
+    page = (tmp_path / "ev" / "report.html").read_text()
+    parser = ReportParser()
+    parser.feed(page)
+    clips = [json.loads(line) for line in (tmp_path / "ev" / "clips.jsonl").read_text().splitlines()]
+    assert sorted(r["data-id"] for r in parser.rows) == sorted(c["id"] for c in clips)
+    scores = [float(r["data-bleu"]) for r in parser.rows]
+    assert scores == sorted(scores)  # worst first
+    assert parser.urls and all(url.startswith("data:image/jpeg;base64,") for url in parser.urls)  # frames inline
+    assert "http://" not in page and "https://" not in page
+    assert "<svg" in page  # training curves, inline
+    # the command form: a run folder resolves to its newest evaluation
+    again = runner.invoke(app, ["report", str(tmp_path / "ev"), "--out", str(tmp_path / "r.html"), "--thumbnails", "2"])
+    assert again.exit_code == 0, again.output
+    assert (tmp_path / "r.html").read_text().count("data:image/jpeg") == 2

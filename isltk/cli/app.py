@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from isltk import __version__
-from isltk.cli import check_hardware, evaluate, prepare, synth, train, translate
+from isltk.cli import check_hardware, evaluate, prepare, report, synth, train, translate
 from isltk.cli.common import DEBUG_ENV_VAR, set_debug
 
 app = typer.Typer(
@@ -43,6 +43,7 @@ app.command("train")(train.train)
 app.command("evaluate")(evaluate.evaluate)
 app.command("translate")(translate.translate)
 app.command("check-hardware")(check_hardware.check_hardware)
+app.command("report")(report.report)
 
 
 def main() -> None:

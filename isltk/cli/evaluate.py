@@ -25,6 +25,7 @@ def evaluate(
     batch_size: Annotated[int, typer.Option(min=1, help="Clips decoded together.")] = 16,
     sweep: Annotated[bool, typer.Option("--sweep", help="Try beam sizes x length penalties on the val split; report the best pair.")] = False,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    report: Annotated[bool, typer.Option("--report", help="Also write report.html (worst clips first, with frames).")] = False,
 ) -> None:
     """Decode a prepared split and report corpus scores, each with its sacrebleu signature.
 
@@ -52,12 +53,16 @@ def evaluate(
     progress = make_progress("clips")
     task = progress.add_task(f"decoding {split}", total=None)
     with progress:
-        report = evaluate_split(loaded, split, beam, alpha, out, batch_size, prepared_dir, lambda n: progress.advance(task, n))
-    table = Table(title=f"{split} split, {report.clips} clips, beam {beam}, alpha {alpha}")
+        result = evaluate_split(loaded, split, beam, alpha, out, batch_size, prepared_dir, lambda n: progress.advance(task, n))
+    table = Table(title=f"{split} split, {result.clips} clips, beam {beam}, alpha {alpha}")
     table.add_column("metric")
     table.add_column("score", justify="right")
     table.add_column("signature", overflow="fold")
-    for score in report.scores:
+    for score in result.scores:
         table.add_row(score.name, f"{score.value:.2f}", score.signature)
     stdout.print(table)
-    stdout.print(f"files in {report.out_dir}")
+    stdout.print(f"files in {result.out_dir}")
+    if report:
+        from isltk.evaluation.report import write_report
+
+        stdout.print(f"report: {write_report(result.out_dir)}")

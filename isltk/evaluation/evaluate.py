@@ -36,6 +36,7 @@ def evaluate_split(loaded: LoadedTranslator, split: str, beam: int, alpha: float
     atomic_write_bytes(out_dir / "clips.jsonl", "".join(rows).encode("utf-8"))
     atomic_write_json(out_dir / "metrics.json", {
         "checkpoint": str(loaded.path), "split": split, "beam": beam, "alpha": alpha, "clips": len(records),
+        "prepared_dir": str(prepared_dir or loaded.config.data.prepared_dir),
         "scores": {s.name: {"value": s.value, "signature": s.signature} for s in scores},
         "text": "lower-cased, punctuation split off words (isltk.data.text.normalize_text), as in the prepared cache",
     })
