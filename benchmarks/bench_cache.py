@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_cache.py [--clips 48] [--workers 2]    # ~3 min on 2 cores
 
-1. Storage: real H.264 clips (the realistic synthetic corpus, re-encoded by ffmpeg's libx264) prepared
+1. Storage: real H.264 clips (the realistic synthetic corpus, scaled to 240 px high and re-encoded by libx264) prepared
    at 224 px and 12.5 frames/s as raw npy and as JPEG at quality 90 and 75: KiB per stored frame.
 2. Loader vs step: clips/s the training loader delivers from the JPEG cache (decoding in its worker
    processes, augmentation on) against clips/s the training step of configs/signing.yaml consumes at
@@ -34,7 +34,7 @@ from isltk.training.trainer import Trainer  # noqa: E402
 def reencode_h264(video_dir: Path) -> None:
     for path in sorted(video_dir.glob("*.mp4")):
         tmp = path.with_suffix(".h264.mp4")
-        subprocess.run([ffmpeg_executable(), "-y", "-v", "error", "-i", str(path), "-c:v", "libx264", "-crf", "23",
+        subprocess.run([ffmpeg_executable(), "-y", "-v", "error", "-i", str(path), "-vf", "scale=-2:240", "-c:v", "libx264", "-crf", "23",
                         "-pix_fmt", "yuv420p", str(tmp)], check=True)
         tmp.replace(path)
 

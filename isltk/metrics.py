@@ -61,5 +61,21 @@ def rouge_l(hypotheses: list[str], references: list[str], beta: float = ROUGE_BE
     return Score("ROUGE-L", value, f"rouge-l|f-beta:{beta}|tok:whitespace|avg:sentence|isltk")
 
 
+def word_error_rate(hypotheses: list[list[str]], references: list[list[str]]) -> Score:
+    """Corpus WER: (substitutions + deletions + insertions) / reference words, by word-level Levenshtein
+    alignment (isltk's own dynamic programme, the definition sclite and jiwer use), as gloss recognition
+    is reported (Camgoz et al. 2020)."""
+    errors = words = 0
+    for hyp, ref in zip(hypotheses, references, strict=True):
+        previous = list(range(len(hyp) + 1))
+        for i, r in enumerate(ref, 1):
+            current = [i] + [0] * len(hyp)
+            for j, h in enumerate(hyp, 1):
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (r != h))
+            previous = current
+        errors, words = errors + previous[-1], words + len(ref)
+    return Score("gloss WER", 100.0 * errors / max(1, words), "wer|tok:whitespace|levenshtein|isltk")
+
+
 def all_scores(hypotheses: list[str], references: list[str]) -> list[Score]:
     return [*(bleu(hypotheses, references, n) for n in (1, 2, 3, 4)), chrf(hypotheses, references), rouge_l(hypotheses, references)]

@@ -185,3 +185,11 @@ def test_report_shows_every_clip_worst_first_with_no_external_urls(run_dir: Path
     again = runner.invoke(app, ["report", str(tmp_path / "ev"), "--out", str(tmp_path / "r.html"), "--thumbnails", "2"])
     assert again.exit_code == 0, again.output
     assert (tmp_path / "r.html").read_text().count("data:image/jpeg") == 2
+
+
+def test_gloss_wer_counts_substitutions_deletions_insertions() -> None:
+    from isltk.metrics import word_error_rate
+
+    assert word_error_rate([["a", "x", "c"]], [["a", "b", "c", "d"]]).value == pytest.approx(50.0)  # 1 sub + 1 del
+    assert word_error_rate([["a", "b", "b", "c"]], [["a", "b", "c"]]).value == pytest.approx(100 / 3)  # 1 insertion
+    assert word_error_rate([[], ["q"]], [["a"], ["q"]]).value == pytest.approx(50.0)

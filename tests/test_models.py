@@ -326,3 +326,10 @@ def test_label_smoothing_puts_no_mass_on_pad() -> None:
     # d loss / d logit = p - target distribution: at the PAD column the target mass must be zero
     assert torch.allclose(logits.grad[..., 0][valid], probs[..., 0][valid], atol=1e-6)
     assert torch.all(logits.grad[~valid] == 0)
+
+
+def test_ctc_best_path_merges_repeats_then_drops_blanks() -> None:
+    from isltk.models.translator import collapse_ctc
+
+    assert collapse_ctc([5, 5, 0, 5, 7, 7, 0, 0]) == [5, 5, 7]
+    assert collapse_ctc([0, 0]) == [] and collapse_ctc([3]) == [3]

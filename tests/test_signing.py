@@ -93,3 +93,23 @@ def test_prepare_samples_by_time_and_keeps_glosses(corpus: Path) -> None:
     assert len({r["frames"] for r in records}) > 5  # lengths follow the sentences
     assert (cfg.data.prepared_dir / GLOSS_VOCAB_FILE).is_file()
     assert prepare_cache(cfg, workers=1).reused == 34  # nothing decoded again
+
+
+def test_a_gloss_annotated_corpus_trains_the_ctc_head_and_evaluate_reports_gloss_wer(corpus: Path, tmp_path: Path) -> None:
+    from isltk.evaluation.evaluate import evaluate_split
+    from isltk.evaluation.inference import load_translator
+    from isltk.training.trainer import Trainer
+    from tests.conftest import micro_config
+
+    cfg = micro_config(corpus, tmp_path / "runs", num_epochs=2, gloss_loss_weight=1.0)
+    cfg.data.prepared_dir = tmp_path / "prepared"
+    prepare_cache(cfg, workers=2)
+    Trainer(cfg, tmp_path / "run").fit()
+    rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert any(r.get("gloss_loss") for r in rows if r["kind"] == "train")
+    loaded = load_translator(tmp_path / "run", device="cpu")
+    assert loaded.gloss_vocab[: 4] == ["<pad>", "<unk>", "<bos>", "<eos>"]  # stored in the checkpoint
+    report = evaluate_split(loaded, "test", 1, 1.0, tmp_path / "eval")
+    wer = next(s for s in report.scores if s.name == "gloss WER")
+    assert 0.0 <= wer.value and "levenshtein" in wer.signature
+    assert "gloss WER" in json.loads((tmp_path / "eval" / "metrics.json").read_text())["scores"]

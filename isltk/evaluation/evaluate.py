@@ -7,9 +7,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from isltk.evaluation.inference import LoadedTranslator, decode_memories, decode_split, encode_split
+from isltk.evaluation.inference import LoadedTranslator, decode_memories, encode_split
 from isltk.fsutil import atomic_write_bytes, atomic_write_json
-from isltk.metrics import Score, all_scores, bleu, sentence_bleu
+from isltk.metrics import Score, all_scores, bleu, sentence_bleu, word_error_rate
 
 
 @dataclass
@@ -24,10 +24,13 @@ class EvalReport:
 
 def evaluate_split(loaded: LoadedTranslator, split: str, beam: int, alpha: float, out_dir: Path, batch_size: int = 16,
                    prepared_dir: Path | None = None, on_batch: Callable[[int], None] | None = None) -> EvalReport:
-    records, decoded = decode_split(loaded, split, beam, alpha, batch_size, prepared_dir, on_batch)
+    encoded = encode_split(loaded, split, batch_size, prepared_dir, on_batch)
+    records, decoded = encoded.records, decode_memories(loaded, encoded.memories, beam, alpha)
     hypotheses = [d.text for d in decoded]
     references = [r["text_norm"] for r in records]
     scores = all_scores(hypotheses, references)
+    if loaded.gloss_vocab and any(r.get("gloss") for r in records):  # the CTC head's gloss recognition, as papers report it
+        scores.append(word_error_rate(encoded.glosses, [r.get("gloss", "").split() for r in records]))
     out_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(out_dir / "hypotheses.txt", "".join(h + "\n" for h in hypotheses).encode("utf-8"))
     atomic_write_bytes(out_dir / "references.txt", "".join(r + "\n" for r in references).encode("utf-8"))
@@ -63,6 +66,7 @@ def sweep(decode: Callable[[int, float], list[str]], references: list[str], beam
 
 def sweep_split(loaded: LoadedTranslator, split: str, beams: Sequence[int], alphas: Sequence[float], batch_size: int = 16,
                 prepared_dir: Path | None = None) -> SweepResult:
-    records, memories = encode_split(loaded, split, batch_size, prepared_dir)  # the ViT runs once, not per pair
-    references = [r["text_norm"] for r in records]
-    return sweep(lambda beam, alpha: [d.text for d in decode_memories(loaded, memories, beam, alpha)], references, beams, alphas)
+    encoded = encode_split(loaded, split, batch_size, prepared_dir)  # the ViT runs once, not per pair
+    references = [r["text_norm"] for r in encoded.records]
+    return sweep(lambda beam, alpha: [d.text for d in decode_memories(loaded, encoded.memories, beam, alpha)], references,
+                 beams, alphas)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import glob
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +31,7 @@ class LoadedTranslator:
     config: Config
     path: Path
     device: torch.device
+    gloss_vocab: list[str] = field(default_factory=list)  # the CTC head's classes; [] without one
 
     @property
     def amp_dtype(self) -> torch.dtype | None:
@@ -91,7 +92,18 @@ def load_translator(path: Path, device: str = "auto") -> LoadedTranslator:
     except RuntimeError as exc:
         raise CheckpointError(f"{folder}: weights do not fit the stored model shape ({str(exc).splitlines()[0]})") from None
     chosen = pick_device(device, setting="--device")
-    return LoadedTranslator(model.to(chosen).eval(), vocab, validate_config(meta.config, str(folder / "meta.json")), folder, chosen)
+    config = validate_config(meta.config, str(folder / "meta.json"))
+    gloss_vocab = meta.gloss_vocab
+    if meta.model_config.gloss_vocab_size and len(gloss_vocab) != meta.model_config.gloss_vocab_size:
+        from isltk.data.prepare import (
+            GLOSS_VOCAB_FILE,  # checkpoints from before the gloss vocabulary was stored in them
+        )
+
+        path = config.data.prepared_dir / GLOSS_VOCAB_FILE
+        gloss_vocab = list(Vocabulary.load(path).tokens) if path.is_file() else []
+        if len(gloss_vocab) != meta.model_config.gloss_vocab_size:
+            gloss_vocab = []  # gloss recognition cannot be named: left out of evaluate
+    return LoadedTranslator(model.to(chosen).eval(), vocab, config, folder, chosen, gloss_vocab)
 
 
 @dataclass
@@ -115,24 +127,32 @@ def decode_batch(loaded: LoadedTranslator, frames: torch.Tensor, mask: torch.Ten
     return [Decoded(loaded.vocab.decode(h.tokens), h.score) for h in hyps]
 
 
+@dataclass
+class EncodedSplit:
+    records: list[dict]  # manifest records, in order
+    memories: list[tuple[torch.Tensor, torch.Tensor]]  # per batch: decoder memory and its mask
+    glosses: list[list[str]]  # per clip: greedy CTC gloss recognition ([] without a gloss head)
+
+
 def encode_split(loaded: LoadedTranslator, split: str, batch_size: int = 16, prepared_dir: Path | None = None,
-                 on_batch: Callable[[int], None] | None = None) -> tuple[list[dict], list[tuple[torch.Tensor, torch.Tensor]]]:
-    """The split's manifest records and, per batch, the decoder memory and its mask: the video is encoded once,
-    however many (beam, alpha) settings then decode it."""
+                 on_batch: Callable[[int], None] | None = None) -> EncodedSplit:
+    """Encode a prepared split once: however many (beam, alpha) settings then decode it, the ViT runs once."""
     cfg = loaded.config
     data_dir = prepared_dir or cfg.data.prepared_dir
     frames = None if cfg.data.time_based else cfg.data.num_frames
     dataset = PreparedClips(data_dir, split, loaded.vocab, Augment(frames), cfg.decoder.max_length)
     if not len(dataset):
         raise DataError(f"{data_dir}: the {split!r} split is empty")
-    model, memories = loaded.model, []
+    model, encoded = loaded.model, EncodedSplit(dataset.records, [], [])
     for batch in sequential_loader(dataset, batch_size):
         with torch.no_grad(), autocast(loaded.device.type, loaded.amp_dtype):
-            memories.append(model.forward_features(model.model_input(batch["frames"].to(loaded.device)),
-                                                   batch["frame_mask"].to(loaded.device)))
+            features, mask = model.forward_temporal(model.model_input(batch["frames"].to(loaded.device)),
+                                                    batch["frame_mask"].to(loaded.device))
+            encoded.memories.append(model.pooling(features, mask))
+            encoded.glosses += [[loaded.gloss_vocab[i] for i in ids] for ids in model.recognize_glosses(features, mask)]
         if on_batch:
             on_batch(len(batch["tokens"]))
-    return dataset.records, memories
+    return encoded
 
 
 def decode_memories(loaded: LoadedTranslator, memories: list[tuple[torch.Tensor, torch.Tensor]], beam: int,
@@ -147,8 +167,8 @@ def decode_memories(loaded: LoadedTranslator, memories: list[tuple[torch.Tensor,
 
 def decode_split(loaded: LoadedTranslator, split: str, beam: int, alpha: float, batch_size: int = 16,
                  prepared_dir: Path | None = None, on_batch: Callable[[int], None] | None = None) -> tuple[list[dict], list[Decoded]]:
-    records, memories = encode_split(loaded, split, batch_size, prepared_dir, on_batch)
-    return records, decode_memories(loaded, memories, beam, alpha)
+    encoded = encode_split(loaded, split, batch_size, prepared_dir, on_batch)
+    return encoded.records, decode_memories(loaded, encoded.memories, beam, alpha)
 
 
 @dataclass

@@ -58,6 +58,11 @@ def pixel_normalization(encoder: EncoderConfig) -> tuple[tuple[float, float, flo
     return tuple(mean or IMAGENET_MEAN), tuple(std or IMAGENET_STD)  # type: ignore[return-value]
 
 
+def collapse_ctc(best_path: list[int], blank: int = 0) -> list[int]:
+    """A CTC best path -> labels: repeats merged, then blanks dropped ([a a _ a b b] -> [a a b])."""
+    return [c for t, c in enumerate(best_path) if c != blank and (t == 0 or best_path[t - 1] != c)]
+
+
 class TranslatorOutput(NamedTuple):
     logits: torch.Tensor  # (B, L, V) next-token logits
     gloss_logits: torch.Tensor | None  # (B, T', G) per temporal step, CTC blank = 0; None without a gloss head
@@ -120,6 +125,15 @@ class SignTranslator(nn.Module):
             return greedy_search(self.decoder, memory, memory_mask, BOS_ID, EOS_ID, max_length)
         nbest = beam_search(self.decoder, memory, memory_mask, BOS_ID, EOS_ID, max_length, beam_size, alpha)
         return [hypotheses[0] for hypotheses in nbest]
+
+    @torch.no_grad()
+    def recognize_glosses(self, features: torch.Tensor, mask: torch.Tensor) -> list[list[int]]:
+        """Greedy CTC decoding of the gloss head on temporal features: best class per step, repeats merged,
+        blanks (0) dropped. Empty lists without a gloss head."""
+        if self.gloss_head is None:
+            return [[] for _ in range(features.shape[0])]
+        best = self.gloss_head(features).argmax(-1).masked_fill(~mask, 0).tolist()
+        return [collapse_ctc(row) for row in best]
 
     def set_grad_checkpointing(self, enable: bool = True) -> None:
         self.encoder.set_grad_checkpointing(enable)

@@ -163,12 +163,13 @@ class ModelMeta:
     model_config: ModelConfig
     vocab: list[str]
     config: dict[str, Any]
+    gloss_vocab: list[str]  # the CTC head's classes (index 0 = blank); empty without a gloss head
 
 
 def training_meta(config: Config, model_config: ModelConfig, vocab: list[str], train_state: dict[str, Any],
-                  world_size: int) -> dict[str, Any]:
+                  world_size: int, gloss_vocab: list[str] | None = None) -> dict[str, Any]:
     return {"config": config_to_dict(config), "model_config": model_config.model_dump(mode="json"), "vocab": vocab,
-            "train_state": train_state, "world_size": world_size}
+            "gloss_vocab": gloss_vocab or [], "train_state": train_state, "world_size": world_size}
 
 
 def read_model_meta(path: Path) -> ModelMeta:
@@ -178,7 +179,7 @@ def read_model_meta(path: Path) -> ModelMeta:
     model_config = ModelConfig.model_validate(meta["model_config"])
     if model_config.vocab_size != len(meta["vocab"]):
         raise CheckpointError(f"{path}: vocabulary has {len(meta['vocab'])} words but the model expects {model_config.vocab_size}")
-    return ModelMeta(model_config, list(meta["vocab"]), meta["config"])
+    return ModelMeta(model_config, list(meta["vocab"]), meta["config"], list(meta.get("gloss_vocab") or []))
 
 
 def capture_rng() -> dict[str, Any]:

@@ -255,7 +255,8 @@ class Trainer:
 
     # -- checkpoints --------------------------------------------------------------------------------
     def save(self) -> Path | None:
-        meta = ckpt.training_meta(self.cfg, self.model_cfg, list(self.vocab.tokens), asdict(self.state), self.info.world)
+        meta = ckpt.training_meta(self.cfg, self.model_cfg, list(self.vocab.tokens), asdict(self.state), self.info.world,
+                                  list(self.gloss_vocab.tokens) if self.gloss_vocab else None)
         path = ckpt.save_training(self.ckpt_dir, self.state.step, self._parts(), meta, self.cfg.training.keep_checkpoints)
         barrier(self.info)
         return path
