@@ -9,6 +9,8 @@
    224 px on the same machine.
 3. Padding: padded frames / all frames of the length-bucketed batches vs plain shuffled batches on the
    prepared corpus's real lengths.
+0. First, lengths follow durations: H.264 clips of 0.5 to 7 s prepared at 12.5 frames/s, stored frame
+   counts (the manifest's `frames`) against duration.
 """
 
 from __future__ import annotations
@@ -45,6 +47,34 @@ def kib_per_frame(prepared: Path) -> float:
     return sum(p.stat().st_size for p in files) / frames / 1024
 
 
+def durations_to_frames(root: Path, workers: int) -> None:
+    import csv
+
+    import numpy as np
+
+    from isltk.data.encode import write_video_ffmpeg
+
+    videos = root / "durations" / "videos"
+    videos.mkdir(parents=True)
+    durations = (0.5, 1.0, 2.0, 3.5, 5.0, 7.0)
+    with (root / "durations" / "sentences.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["video", "text", "split"])
+        for i, seconds in enumerate(durations):
+            frames = [np.full((240, 320, 3), (5 * k) % 256, np.uint8) for k in range(round(seconds * 25))]
+            write_video_ffmpeg(videos / f"d{i}.mp4", frames, 25, codec="h264")
+            writer.writerow([f"d{i}.mp4", f"clip number {i}", "train"])
+    cfg = load_config("configs/signing.yaml", [f"data.video_dir={videos}", f"data.csv_path={root / 'durations' / 'sentences.csv'}",
+                                               f"data.prepared_dir={root / 'durations' / 'prepared'}", "data.sample_fps=12.5",
+                                               "data.min_frames=4", "data.max_frames=128"])
+    prepare_cache(cfg, workers=workers)
+    records = sorted(load_manifest(cfg.data.prepared_dir), key=lambda r: r["duration_s"])
+    print("stored frames follow duration (sample_fps 12.5):")
+    for record in records:
+        print(f"  {record['duration_s']:4.1f} s -> {record['frames']:3d} frames")
+    print(f"  longest / shortest: {records[-1]['frames'] / records[0]['frames']:.1f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clips", type=int, default=48)
@@ -53,6 +83,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
+        durations_to_frames(root, args.workers)
         make_signing_corpus(root / "corpus", args.clips, 0, 0, seed=5, workers=args.workers)
         reencode_h264(root / "corpus" / "videos")
         base = [f"data.video_dir={root / 'corpus' / 'videos'}", f"data.csv_path={root / 'corpus' / 'sentences.csv'}",

@@ -21,8 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from isltk.data.signing import make_signing_corpus  # noqa: E402
-from isltk.evaluation.inference import decode_split, load_translator  # noqa: E402
-from isltk.metrics import bleu  # noqa: E402
+from isltk.evaluation.inference import decode_memories, encode_split, load_translator  # noqa: E402
+from isltk.metrics import bleu, word_error_rate  # noqa: E402
 
 LENGTH_GROUPS = (("greetings (1 sign, held still)", 1, 1), ("2-3 signs", 2, 3), ("4-5 signs", 4, 5), ("6-9 signs", 6, 9))
 
@@ -48,11 +48,15 @@ def main() -> None:
     train_s = time.perf_counter() - started
 
     loaded = load_translator(run, device="cpu")
-    records, decoded = decode_split(loaded, "test", beam=1, alpha=1.0, prepared_dir=args.out / "prepared")
+    encoded = encode_split(loaded, "test", prepared_dir=args.out / "prepared")
+    records, decoded = encoded.records, decode_memories(loaded, encoded.memories, beam=1, alpha=1.0)
     signs = {row["video"].rsplit(".", 1)[0]: len(row["gloss"].split()) for row in csv.DictReader((corpus / "sentences.csv").open())}
     hypotheses, references = [d.text for d in decoded], [r["text_norm"] for r in records]
     print(f"\ntraining wall clock: {train_s / 60:.1f} min on {os.cpu_count()} cores ({args.config})")
     print(f"test BLEU-4 (unseen signers, unseen combinations; {len(records)} clips): {bleu(hypotheses, references).value:.2f}")
+    if loaded.gloss_vocab:
+        wer = word_error_rate(encoded.glosses, [r["gloss"].split() for r in records])
+        print(f"test gloss WER (the CTC head's sign recognition, greedy): {wer.value:.1f}%")
     for name, low, high in LENGTH_GROUPS:
         group = [i for i, r in enumerate(records) if low <= signs[r["id"]] <= high]
         if group:

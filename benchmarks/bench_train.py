@@ -70,7 +70,7 @@ def main() -> None:
     tflops = summary.train_gflop_per_clip * clips / step_s / 1e3
     gpu = catalog_gpu(torch.cuda.get_device_name()) if device.type == "cuda" else None
     print(f"device: {torch.cuda.get_device_name() if device.type == 'cuda' else 'cpu'} | precision: "
-          f"{str(trainer.amp_dtype).replace('torch.', '') if trainer.amp_dtype else 'fp32'} | compile: {cfg.training.compile}")
+          f"{str(trainer.step_settings.amp_dtype).replace('torch.', '') if trainer.step_settings.amp_dtype else 'fp32'} | compile: {cfg.training.compile}")
     print(f"model: {summary.parameters['total'] / 1e6:.1f}M parameters, {summary.train_gflop_per_clip:.1f} GFLOP per clip "
           f"(train step, {cfg.data.num_frames} frames at {cfg.data.image_size} px)")
     print(f"{'batch':>6}{'frames':>8}{'step ms':>10}{'clips/s':>10}{'images/s':>10}{'TFLOP/s':>10}{'MFU':>8}{'peak GiB':>10}")
