@@ -24,18 +24,18 @@ class Score:
     signature: str
 
 
-def bleu(hypotheses: list[str], references: list[str], order: int = 4, tokenize: str = "13a") -> Score:
-    metric = BLEU(max_ngram_order=order, tokenize=tokenize)
+def bleu(hypotheses: list[str], references: list[str], order: int = 4, tokenize: str = "13a", lowercase: bool = False) -> Score:
+    metric = BLEU(max_ngram_order=order, tokenize=tokenize, lowercase=lowercase)
     result = metric.corpus_score(hypotheses, [references])
     return Score(f"BLEU-{order}", result.score, metric.get_signature().format())
 
 
-def sentence_bleu(hypothesis: str, reference: str) -> float:
-    return sacrebleu.sentence_bleu(hypothesis, [reference]).score
+def sentence_bleu(hypothesis: str, reference: str, lowercase: bool = False) -> float:
+    return sacrebleu.sentence_bleu(hypothesis, [reference], lowercase=lowercase).score
 
 
-def chrf(hypotheses: list[str], references: list[str]) -> Score:
-    metric = CHRF()
+def chrf(hypotheses: list[str], references: list[str], lowercase: bool = False) -> Score:
+    metric = CHRF(lowercase=lowercase)
     return Score("chrF", metric.corpus_score(hypotheses, [references]).score, metric.get_signature().format())
 
 
@@ -77,5 +77,6 @@ def word_error_rate(hypotheses: list[list[str]], references: list[list[str]]) ->
     return Score("gloss WER", 100.0 * errors / max(1, words), "wer|tok:whitespace|levenshtein|isltk")
 
 
-def all_scores(hypotheses: list[str], references: list[str]) -> list[Score]:
-    return [*(bleu(hypotheses, references, n) for n in (1, 2, 3, 4)), chrf(hypotheses, references), rouge_l(hypotheses, references)]
+def all_scores(hypotheses: list[str], references: list[str], lowercase: bool = False) -> list[Score]:
+    return [*(bleu(hypotheses, references, n, lowercase=lowercase) for n in (1, 2, 3, 4)), chrf(hypotheses, references, lowercase),
+            rouge_l([h.lower() for h in hypotheses] if lowercase else hypotheses, [r.lower() for r in references] if lowercase else references)]

@@ -26,12 +26,15 @@ def evaluate(
     sweep: Annotated[bool, typer.Option("--sweep", help="Try beam sizes x length penalties on the val split; report the best pair.")] = False,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
     report: Annotated[bool, typer.Option("--report", help="Also write report.html (worst clips first, with frames).")] = False,
+    lowercase: Annotated[bool | None, typer.Option("--lowercase/--cased", help="Score case-insensitively (signature case:lc) or "
+                                                   "case-sensitively; default: lower-cased when the model's vocabulary is (data.lowercase).",
+                                                   show_default=False)] = None,
 ) -> None:
     """Decode a prepared split and report corpus scores, each with its sacrebleu signature.
 
-    Writes hypotheses.txt and references.txt (one sentence per line: `sacrebleu references.txt -i
-    hypotheses.txt` reproduces BLEU), clips.jsonl (id, reference, hypothesis, sentence BLEU) and
-    metrics.json.
+    Writes hypotheses.txt (detokenised) and references.txt (the CSV's sentences as written), one per line:
+    `sacrebleu references.txt -i hypotheses.txt` (add `-lc` when the signature says case:lc) reproduces
+    BLEU; clips.jsonl (id, reference, hypothesis, sentence BLEU) and metrics.json.
     """
     from isltk.evaluation.evaluate import evaluate_split, sweep_split
     from isltk.evaluation.inference import load_translator
@@ -53,7 +56,8 @@ def evaluate(
     progress = make_progress("clips")
     task = progress.add_task(f"decoding {split}", total=None)
     with progress:
-        result = evaluate_split(loaded, split, beam, alpha, out, batch_size, prepared_dir, lambda n: progress.advance(task, n))
+        result = evaluate_split(loaded, split, beam, alpha, out, batch_size, prepared_dir, lambda n: progress.advance(task, n),
+                                lowercase)
     table = Table(title=f"{split} split, {result.clips} clips, beam {beam}, alpha {alpha}")
     table.add_column("metric")
     table.add_column("score", justify="right")

@@ -69,9 +69,17 @@ def _print_summary(report, show_rejects: int) -> None:  # type: ignore[no-untype
     table.add_row("vocabulary (train split)", f"{report.vocab_size} tokens")
     if report.gloss_vocab_size:
         table.add_row("gloss vocabulary (train split)", f"{report.gloss_vocab_size} glosses")
+    if report.max_length:
+        over = report.targets_over_max_length
+        table.add_row("target length (tokens, BOS/EOS included)", f"99th percentile {report.target_tokens_p99}; "
+                      f"{over} longer than decoder.max_length {report.max_length}" + (" (cut there in training)" if over else ""))
     rate = report.prepared / report.seconds if report.seconds and report.prepared else 0.0
     table.add_row("time", f"{report.seconds:.1f} s ({rate:.1f} clips/s decoded)")
     stdout.print(table)
+    if report.targets_over_max_length:
+        stderr.print(f"[yellow]warning:[/] {report.targets_over_max_length} target sentence(s) exceed decoder.max_length "
+                     f"({report.max_length} tokens) and will be cut in training; raise decoder.max_length to "
+                     f"{report.target_tokens_p99} or more")
     if report.rejects:
         stderr.print(f"{len(report.rejects)} row(s) rejected; all listed in {report.out_dir / 'rejects.csv'}")
         for reject in report.rejects[:show_rejects]:

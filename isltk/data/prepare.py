@@ -89,6 +89,9 @@ class PrepareReport:
     vocab_size: int = 0
     gloss_vocab_size: int = 0
     converted: int = 0  # clips re-stored in another cache_format without decoding their videos
+    target_tokens_p99: int = 0  # 99th percentile of target length in tokens, BOS and EOS included
+    targets_over_max_length: int = 0  # targets longer than decoder.max_length: training cuts them there
+    max_length: int = 0
     seconds: float = 0.0
 
     @property
@@ -307,6 +310,11 @@ def prepare_cache(
 
     records = _collect(rows, clips_dir, decode_rejects, report, data)
     _write_outputs(out_dir, records, report, data)
+    lengths = sorted(len(tokenize(r["text_norm"])) + 2 for r in records)
+    if lengths:  # said out loud: a target longer than decoder.max_length is cut there in training
+        report.target_tokens_p99 = lengths[min(len(lengths) - 1, int(0.99 * len(lengths)))]
+        report.targets_over_max_length = sum(n > config.decoder.max_length for n in lengths)
+        report.max_length = config.decoder.max_length
     report.seconds = time.perf_counter() - started
     return report
 

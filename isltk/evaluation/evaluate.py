@@ -22,26 +22,37 @@ class EvalReport:
     out_dir: Path
 
 
+def scores_lowercased(loaded: LoadedTranslator, lowercase: bool | None) -> bool:
+    """Score case-insensitively when asked, or when the model cannot write case (its vocabulary was lower-cased
+    by data.lowercase): cased scores would then measure casing, not translation. The signature says `case:lc`."""
+    return loaded.config.data.lowercase if lowercase is None else lowercase
+
+
 def evaluate_split(loaded: LoadedTranslator, split: str, beam: int, alpha: float, out_dir: Path, batch_size: int = 16,
-                   prepared_dir: Path | None = None, on_batch: Callable[[int], None] | None = None) -> EvalReport:
+                   prepared_dir: Path | None = None, on_batch: Callable[[int], None] | None = None,
+                   lowercase: bool | None = None) -> EvalReport:
+    """Scores as papers report them: detokenised hypotheses against the CSV's sentences as written (case and
+    punctuation kept), sacrebleu's defaults (13a tokenizer, exp smoothing), case-insensitive only when said."""
     encoded = encode_split(loaded, split, batch_size, prepared_dir, on_batch)
     records, decoded = encoded.records, decode_memories(loaded, encoded.memories, beam, alpha)
-    hypotheses = [d.text for d in decoded]
-    references = [r["text_norm"] for r in records]
-    scores = all_scores(hypotheses, references)
+    lower = scores_lowercased(loaded, lowercase)
+    hypotheses = [d.display for d in decoded]
+    references = [r["text"] for r in records]
+    scores = all_scores(hypotheses, references, lower)
     if loaded.gloss_vocab and any(r.get("gloss") for r in records):  # the CTC head's gloss recognition, as papers report it
         scores.append(word_error_rate(encoded.glosses, [r.get("gloss", "").split() for r in records]))
     out_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(out_dir / "hypotheses.txt", "".join(h + "\n" for h in hypotheses).encode("utf-8"))
     atomic_write_bytes(out_dir / "references.txt", "".join(r + "\n" for r in references).encode("utf-8"))
-    rows = [json.dumps({"id": r["id"], "reference": ref, "hypothesis": hyp, "sentence_bleu": round(sentence_bleu(hyp, ref), 4)},
+    rows = [json.dumps({"id": r["id"], "reference": ref, "hypothesis": hyp, "sentence_bleu": round(sentence_bleu(hyp, ref, lower), 4)},
                        ensure_ascii=False) + "\n" for r, ref, hyp in zip(records, references, hypotheses, strict=True)]
     atomic_write_bytes(out_dir / "clips.jsonl", "".join(rows).encode("utf-8"))
     atomic_write_json(out_dir / "metrics.json", {
         "checkpoint": str(loaded.path), "split": split, "beam": beam, "alpha": alpha, "clips": len(records),
-        "prepared_dir": str(prepared_dir or loaded.config.data.prepared_dir),
+        "prepared_dir": str(prepared_dir or loaded.config.data.prepared_dir), "lowercase": lower,
         "scores": {s.name: {"value": s.value, "signature": s.signature} for s in scores},
-        "text": "lower-cased, punctuation split off words (isltk.data.text.normalize_text), as in the prepared cache",
+        "text": "detokenised hypotheses against the CSV's sentences as written (references.txt); "
+                + ("lower-cased by sacrebleu (case:lc)" if lower else "case-sensitive (case:mixed)"),
     })
     return EvalReport(split, beam, alpha, scores, len(records), out_dir)
 
