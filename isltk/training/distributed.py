@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -37,13 +38,18 @@ def pick_device(wanted: str, local_rank: int = 0, setting: str = "device") -> to
     return torch.device(wanted if wanted != "auto" else "cpu")
 
 
+COLLECTIVE_TIMEOUT = datetime.timedelta(minutes=60)
+
+
 def init_distributed(device_type: str) -> DistInfo:
     """Join the process group torchrun describes (RANK/WORLD_SIZE/LOCAL_RANK); single process otherwise."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
         return DistInfo()
     if not dist.is_initialized():
-        dist.init_process_group(backend="nccl" if device_type == "cuda" else "gloo")
+        # Validation decodes on rank 0 while the other ranks wait at a barrier: NCCL's default 10-minute
+        # timeout would kill a run whose validation split takes longer to decode.
+        dist.init_process_group(backend="nccl" if device_type == "cuda" else "gloo", timeout=COLLECTIVE_TIMEOUT)
     info = DistInfo(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")))
     if device_type == "cuda":
         torch.cuda.set_device(info.local_rank)
