@@ -333,3 +333,20 @@ def test_ctc_best_path_merges_repeats_then_drops_blanks() -> None:
 
     assert collapse_ctc([5, 5, 0, 5, 7, 7, 0, 0]) == [5, 5, 7]
     assert collapse_ctc([0, 0]) == [] and collapse_ctc([3]) == [3]
+
+
+def test_translations_never_contain_pad_bos_or_unk() -> None:
+    from isltk.models.search import never_emit
+
+    def prefers_specials(tokens: torch.Tensor, memory: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        logits = torch.full((tokens.shape[0], tokens.shape[1], 6), -5.0)
+        logits[..., :3] = 5.0  # PAD, UNK, BOS the most likely
+        logits[..., 4] = 1.0
+        logits[..., EOS_ID] = 1.0 if tokens.shape[1] > 3 else -5.0
+        return logits
+
+    memory, mask = torch.zeros(2, 1, 4), torch.ones(2, 1, dtype=torch.bool)
+    step = never_emit(prefers_specials, (0, 1, BOS_ID))
+    assert greedy_search(step, memory, mask, BOS_ID, EOS_ID, 8)[0].tokens == [4, 4, 4]
+    assert beam_search(step, memory, mask, BOS_ID, EOS_ID, 8, 3, 0.0)[0][0].tokens == [4, 4, 4]
+    assert {0, 1, 2} & set(greedy_search(prefers_specials, memory, mask, BOS_ID, EOS_ID, 8)[0].tokens)  # unmasked, it would

@@ -7,7 +7,7 @@ are closed as they are. With beam size 1 the search keeps exactly the greedy pat
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -19,6 +19,16 @@ StepFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]  # (
 class Hypothesis:
     tokens: list[int]  # generated tokens, EOS excluded
     score: float  # length-normalised log-probability (beam) or summed log-probability (greedy)
+
+
+def never_emit(step: StepFn, banned: Sequence[int]) -> StepFn:
+    """The same step with `banned` ids (PAD, BOS, UNK) made impossible: a translation never contains them,
+    whatever the model's scores (an `<unk>` would also count as three tokens, `< unk >`, in BLEU)."""
+    def masked(tokens: torch.Tensor, memory: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        logits = step(tokens, memory, mask)
+        return logits.index_fill(-1, torch.tensor(list(banned), device=logits.device), float("-inf"))
+
+    return masked
 
 
 def length_penalty(length: int, alpha: float) -> float:

@@ -15,10 +15,10 @@ from torch import nn
 from isltk.config import Config, DecoderConfig, EncoderConfig, StrictModel, TemporalConfig
 from isltk.models.decoder import SentenceDecoder
 from isltk.models.encoder import VideoEncoder, load_pretrained
-from isltk.models.search import Hypothesis, beam_search, greedy_search
+from isltk.models.search import Hypothesis, beam_search, greedy_search, never_emit
 from isltk.models.temporal import DenseTemporalAttentionPooling, DenseTemporalBlocks
 
-PAD_ID, BOS_ID, EOS_ID = 0, 2, 3  # fixed by isltk.data.vocab.SPECIALS
+PAD_ID, UNK_ID, BOS_ID, EOS_ID = 0, 1, 2, 3  # fixed by isltk.data.vocab.SPECIALS
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -121,9 +121,10 @@ class SignTranslator(nn.Module):
                          max_length: int | None = None) -> list[Hypothesis]:
         """Decode already-encoded clips: validation scores and decodes one encoding, a beam sweep reuses it."""
         max_length = max_length or self.cfg.decoder.max_length
+        step = never_emit(self.decoder, (PAD_ID, UNK_ID, BOS_ID))
         if beam_size == 1:
-            return greedy_search(self.decoder, memory, memory_mask, BOS_ID, EOS_ID, max_length)
-        nbest = beam_search(self.decoder, memory, memory_mask, BOS_ID, EOS_ID, max_length, beam_size, alpha)
+            return greedy_search(step, memory, memory_mask, BOS_ID, EOS_ID, max_length)
+        nbest = beam_search(step, memory, memory_mask, BOS_ID, EOS_ID, max_length, beam_size, alpha)
         return [hypotheses[0] for hypotheses in nbest]
 
     @torch.no_grad()
