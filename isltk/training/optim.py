@@ -47,7 +47,7 @@ def lr_factor(step: int, warmup_steps: int, total_steps: int) -> float:
 def build_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainingConfig, total_steps: int, start_step: int = 0) -> LambdaLR:
     """Warmup + cosine over the param groups' configured lrs; `start_step` > 0 continues a resumed run there."""
     for group in optimizer.param_groups:
-        group["initial_lr"] = group["lr"] if start_step == 0 else group["initial_lr"]
+        group.setdefault("initial_lr", group["lr"])  # a resumed optimizer already holds the configured base lr
     # the constructor takes one step from last_epoch, landing on start_step
     return LambdaLR(optimizer, lambda step: lr_factor(step, cfg.warmup_steps, total_steps), last_epoch=start_step - 1)
 
