@@ -45,7 +45,7 @@ def test_prepare_writes_cache_manifest_splits_vocab(tmp_path: Path) -> None:
     assert (prepared / "splits" / "test.txt").read_text().split() == [r["id"] for r in records if r["split"] == "test"]
     lengths = sorted(len(r["text_norm"].split()) + 2 for r in records)  # BOS + words + EOS
     assert report.target_tokens_p99 == lengths[int(0.99 * len(lengths))] and report.targets_over_max_length == 0
-    cfg.decoder.max_length = lengths[len(lengths) // 2]  # half the targets now too long: said, not silently cut
+    cfg.decoder.max_length = lengths[-1] - 1  # the longest targets now too long: said, not silently cut
     assert prepare_cache(cfg, workers=1).targets_over_max_length == sum(n > cfg.decoder.max_length for n in lengths) > 0
 
 
