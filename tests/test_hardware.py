@@ -116,4 +116,5 @@ def test_epoch_time_counts_the_recomputed_forward_of_activation_checkpointing() 
     est = estimate(tiny())
     gpu = find_gpu("A100-40GB")
     ratio = est.epoch_hours(gpu, 1000, checkpointing=True) / est.epoch_hours(gpu, 1000)
-    assert 1.2 < ratio < 1.5 and ratio == pytest.approx(1 + est.forward_gflop_per_clip / est.train_gflop_per_clip)
+    # a training step is ~3 forwards' worth (backward ~2x forward); checkpointing runs one forward more: ~4/3
+    assert ratio == pytest.approx(4 / 3, rel=0.06)

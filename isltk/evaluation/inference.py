@@ -7,6 +7,7 @@ import glob
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +34,7 @@ class LoadedTranslator:
     device: torch.device
     gloss_vocab: list[str] = field(default_factory=list)  # the CTC head's classes; [] without one
 
-    @property
+    @cached_property
     def amp_dtype(self) -> torch.dtype | None:
         """The autocast dtype the checkpoint was trained (and validated) with on this device: scores match the
         validation that chose it, at the GPU's bf16/fp16 rate. None (fp32) on CPU unless training.amp_on_cpu."""
@@ -149,7 +150,8 @@ def encode_split(loaded: LoadedTranslator, split: str, batch_size: int = 16, pre
             features, mask = model.forward_temporal(model.model_input(batch["frames"].to(loaded.device)),
                                                     batch["frame_mask"].to(loaded.device))
             encoded.memories.append(model.pooling(features, mask))
-            encoded.glosses += [[loaded.gloss_vocab[i] for i in ids] for ids in model.recognize_glosses(features, mask)]
+            if loaded.gloss_vocab:  # an older checkpoint may have a gloss head but no stored gloss names
+                encoded.glosses += [[loaded.gloss_vocab[i] for i in ids] for ids in model.recognize_glosses(features, mask)]
         if on_batch:
             on_batch(len(batch["tokens"]))
     return encoded

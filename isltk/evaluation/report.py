@@ -39,6 +39,9 @@ class ClipRow:
     chrf: float
     frames: int
     thumbnails: str  # a data URI of the frame strip, or "" beyond the thumbnail cap
+    diff: str = ""  # the hypothesis as HTML, missed and inserted words marked
+    missed: tuple[str, ...] = ()
+    inserted: tuple[str, ...] = ()
 
 
 def find_eval_dir(path: Path) -> Path:
@@ -116,6 +119,9 @@ def build_rows(eval_dir: Path, prepared_dir: Path | None, thumbnails: int, frame
                     chrf.sentence_score(c["hypothesis"], [c["reference"]]).score, int(records.get(c["id"], {}).get("frames") or 0), "")
             for c in clips]
     rows.sort(key=lambda r: (r.bleu, r.chrf, r.id))  # worst first
+    for row in rows:
+        row.diff, missed, inserted = word_diff(row.reference, row.hypothesis)
+        row.missed, row.inserted = tuple(missed), tuple(inserted)
     for row in rows[:thumbnails]:
         record = records.get(row.id)
         if record is not None and prepared_dir is not None:
@@ -130,9 +136,8 @@ def _summaries(rows: list[ClipRow]) -> tuple[str, Counter, Counter]:
     missed: Counter = Counter()
     inserted: Counter = Counter()
     for row in rows:
-        _, m, i = word_diff(row.reference, row.hypothesis)
-        missed.update(m)
-        inserted.update(i)
+        missed.update(row.missed)
+        inserted.update(row.inserted)
     lines = []
     for low, high in LENGTH_BUCKETS:
         group = [r for r in rows if low <= len(r.reference.split()) <= high]
@@ -180,12 +185,11 @@ def write_report(path: Path, out: Path | None = None, thumbnails: int = 300, fra
     words = lambda counter: "".join(f"<li>{html.escape(w)} <span class=small>×{n}</span></li>" for w, n in counter.most_common(15))  # noqa: E731
     body = []
     for row in rows:
-        diff, _, _ = word_diff(row.reference, row.hypothesis)
         image = f'<img src="{row.thumbnails}" alt="frames of {html.escape(row.id)}" height="40">' if row.thumbnails else ""
         text = html.escape(f"{row.id} {row.reference} {row.hypothesis}".lower(), quote=True)
         body.append(f'<tr data-id="{html.escape(row.id, quote=True)}" data-bleu="{row.bleu:.4f}" data-chrf="{row.chrf:.4f}" '
                     f'data-frames="{row.frames}" data-text="{text}"><td>{html.escape(row.id)}</td><td>{image}</td>'
-                    f"<td>{html.escape(row.reference)}<br>{diff}</td><td class=num>{row.bleu:.1f}</td>"
+                    f"<td>{html.escape(row.reference)}<br>{row.diff}</td><td class=num>{row.bleu:.1f}</td>"
                     f"<td class=num>{row.chrf:.1f}</td><td class=num>{row.frames or ''}</td></tr>")
     capped = (f"<p class=small>Frame strips for the {thumbnails} worst clips only (of {len(rows)}), to keep the file small; "
               "`isltk report --thumbnails N` draws more.</p>") if len(rows) > thumbnails else ""
