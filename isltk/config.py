@@ -121,10 +121,14 @@ class EncoderConfig(StrictModel):
 
 
 class TemporalConfig(StrictModel):
-    normalization: Literal["both", "frame", "clip"] = Field(
+    normalization: Literal["both", "frame_change", "frame", "clip"] = Field(
         "both", description="frame: per-frame LayerNorm; clip: standardise over the clip (erases what is held still); "
-        "both: per-frame features and their change from the clip mean, side by side"
+        "both: the clip-mean feature and each frame's change from it, side by side; frame_change: each frame's "
+        "feature and its change from the clip mean, side by side (both standardised with dataset statistics)"
     )
+    motion_dropout: float = Field(0.0, ge=0.0, lt=1.0, description="training only: probability per clip that the "
+                                  "model sees no motion (motion input channels and change features zeroed), so it "
+                                  "learns to read every sign from what each frame shows, as a held sign requires")
     num_temporal_conv: int = Field(4, ge=0)
     hidden_dim: int | None = Field(None, ge=8, description="width of the temporal blocks; default the ViT width")
     kernel_size: int = Field(3, ge=1)

@@ -51,13 +51,16 @@ def build_vit(encoder: EncoderConfig, image_size: int) -> VisionTransformer:
     )
 
 
-def with_motion_channels(frames: torch.Tensor, frame_mask: torch.Tensor) -> torch.Tensor:
+def with_motion_channels(frames: torch.Tensor, frame_mask: torch.Tensor, keep: torch.Tensor | None = None) -> torch.Tensor:
     """(B, T, 3, H, W) -> (B, T, 6, H, W): each frame and its difference from the clip's mean frame.
 
     The difference keeps only what moves (the hands, in place), whatever the signer's clothes,
-    background or lighting; the frame itself keeps what is held still. Padded frames stay out of the mean."""
+    background or lighting; the frame itself keeps what is held still. Padded frames stay out of the mean.
+    `keep` (B,) in {0, 1} zeroes the differences of the clips marked 0 (motion dropout in training)."""
     weights = frame_mask[:, :, None, None, None].to(frames.dtype)
     mean = (frames * weights).sum(1, keepdim=True) / weights.sum(1, keepdim=True).clamp_min(1.0)
+    if keep is not None:
+        weights = weights * keep.to(frames.dtype)[:, None, None, None, None]
     return torch.cat([frames, (frames - mean) * weights], dim=2)
 
 
@@ -77,9 +80,9 @@ class VideoEncoder(nn.Module):
             self.out_dim = encoder.frame_dim or encoder.vit_hidden_dim
             self.flatten = nn.Linear(patches * encoder.vit_hidden_dim, self.out_dim)
 
-    def forward(self, frames: torch.Tensor, frame_mask: torch.Tensor) -> torch.Tensor:
+    def forward(self, frames: torch.Tensor, frame_mask: torch.Tensor, motion_keep: torch.Tensor | None = None) -> torch.Tensor:
         if self.motion_channels:
-            frames = with_motion_channels(frames, frame_mask)
+            frames = with_motion_channels(frames, frame_mask, motion_keep)
         batch, time = frames.shape[:2]
         # Every frame is encoded and padded ones are zeroed afterwards: no data-dependent shapes, so the
         # step stays torch.compile- and meta-device-friendly. The cache stores a fixed frame count per

@@ -102,17 +102,24 @@ class FrameFeatureNorm(nn.Module):
       dataset's typical deviation (running, not the clip's own), so motion is at unit scale while a
       still clip's noise stays small. At test time it uses running statistics only: a clip's output
       does not depend on the batch, on padding or on the number of GPUs.
+    - `frame_change`: like `both`, but the first half is *each frame's* feature standardised with dataset
+      statistics, not the clip mean. What a frame shows (a hand shape at a place) then reads the same
+      whether it is held for the whole clip (a greeting) or passes in a sentence, so the many sentence
+      clips teach the reading the few held clips need; the change half still brings motion to unit scale.
+
+    `change_keep` (B,) in {0, 1} zeroes the change half of the clips marked 0 (motion dropout in training).
     """
 
     def __init__(self, dim: int, mode: str) -> None:
         super().__init__()
         self.mode = mode
         self.norm = nn.LayerNorm(dim) if mode == "frame" else nn.Identity()
-        self.held = RunningStandardize(dim) if mode == "both" else None
-        self.change = RunningStandardize(dim, center=False) if mode == "both" else None
-        self.out_dim = 2 * dim if mode == "both" else dim
+        split = mode in ("both", "frame_change")
+        self.held = RunningStandardize(dim) if split else None
+        self.change = RunningStandardize(dim, center=False) if split else None
+        self.out_dim = 2 * dim if split else dim
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, change_keep: torch.Tensor | None = None) -> torch.Tensor:
         if self.mode == "clip":
             return normalize_over_time(x, mask).to(x.dtype)
         weights = mask[..., None].to(x.dtype)
@@ -122,9 +129,14 @@ class FrameFeatureNorm(nn.Module):
         weights = weights.float()
         count = weights.sum(1, keepdim=True).clamp_min(1.0)
         clip_mean = (x * weights).sum(1, keepdim=True) / count
-        held = self.held(clip_mean, (count > 0).float() * weights.amax(1, keepdim=True))
+        if self.mode == "frame_change":
+            held = self.held(x, weights)
+        else:
+            held = self.held(clip_mean, (count > 0).float() * weights.amax(1, keepdim=True)).expand_as(x) * weights
         change = self.change(x - clip_mean, weights)
-        return torch.cat([held.expand_as(change) * weights, change], dim=-1)
+        if change_keep is not None:
+            change = change * change_keep.to(change.dtype)[:, None, None]
+        return torch.cat([held, change], dim=-1)
 
 
 class TemporalConvBlock(nn.Module):
@@ -158,8 +170,8 @@ class DenseTemporalBlocks(nn.Module):
         )
         self.out_dim = dim
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        x = self.proj(self.input_norm(x, mask))
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, change_keep: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        x = self.proj(self.input_norm(x, mask, change_keep))
         for block in self.blocks:
             x, mask = block(x, mask)
         return x, mask

@@ -97,8 +97,18 @@ class SignTranslator(nn.Module):
     def forward_temporal(self, frames: torch.Tensor, frame_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Normalised frames (B, T, 3, H, W), or cached per-frame features (B, T, D) -> temporal features (B, T', D)
         and their mask (B, T')."""
-        features = frames * frame_mask[..., None] if frames.dim() == 3 else self.encoder(frames, frame_mask)
-        return self.temporal(features, frame_mask)
+        keep = self.motion_keep(frames.shape[0], frames.device)
+        features = frames * frame_mask[..., None] if frames.dim() == 3 else self.encoder(frames, frame_mask, keep)
+        return self.temporal(features, frame_mask, keep)
+
+    def motion_keep(self, batch: int, device: torch.device) -> torch.Tensor | None:
+        """Motion dropout (training only): (B,) 1 for clips that keep their motion inputs, 0 for clips shown
+        without them. A sentence clip without motion still tells its signs frame by frame, so it teaches the
+        model to read hand shape and place from appearance — the only thing a held sign offers."""
+        p = self.cfg.temporal.motion_dropout
+        if not self.training or p <= 0:
+            return None
+        return (torch.rand(batch, device=device) >= p).float()
 
     def forward_features(self, frames: torch.Tensor, frame_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Normalised frames -> decoder memory tokens (B, M, D) and their mask (B, M)."""

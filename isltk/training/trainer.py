@@ -34,6 +34,7 @@ from isltk.data.dataset import (
     ShardedBatchSampler,
     clip_lengths,
     collate,
+    quiet_worker,
     sequential_loader,
 )
 from isltk.data.prepare import GLOSS_VOCAB_FILE
@@ -54,6 +55,7 @@ from isltk.training.distributed import (
 )
 from isltk.training.features import ensure_feature_cache
 from isltk.training.metrics_log import MetricsLog
+from isltk.training.host import keep_freed_memory
 from isltk.training.optim import apply_settings, build_optimizer, build_scheduler
 from isltk.training.step import (
     StepSettings,
@@ -159,6 +161,8 @@ class Trainer:
         self.cfg = config
         self.info = init_distributed("cuda" if config.training.device != "cpu" and torch.cuda.is_available() else "cpu")
         self.device = pick_device(config.training.device, self.info.local_rank, "training.device")
+        if self.device.type == "cpu":
+            keep_freed_memory()
         self.callbacks = (callbacks or Callbacks()) if self.info.is_main else Callbacks()  # only rank 0 reports
         self.run_dir, resume_path = self._resolve_run(run_dir, resume)
         self.log = MetricsLog(self.run_dir, enabled=self.info.is_main)
@@ -349,7 +353,7 @@ class Trainer:
     def _loader(self) -> DataLoader:
         t = self.cfg.training
         return DataLoader(self.train_set, batch_sampler=self.sampler, collate_fn=collate, num_workers=t.num_workers,
-                          pin_memory=self.device.type == "cuda", persistent_workers=False,
+                          pin_memory=self.device.type == "cuda", persistent_workers=False, worker_init_fn=quiet_worker,
                           generator=torch.Generator().manual_seed(t.seed))  # keeps the global RNG untouched
 
     def fit(self) -> TrainResult:

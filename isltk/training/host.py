@@ -1,0 +1,31 @@
+"""Host-side settings that make CPU training faster without changing a single number it computes."""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import sys
+
+# glibc's mallopt parameters (malloc.h)
+_M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3
+
+
+def keep_freed_memory() -> bool:
+    """Let glibc keep freed activation buffers for the next step instead of returning them to the OS.
+
+    A CPU training step allocates and frees the same large tensors every step; with glibc's defaults each
+    one is a fresh mmap whose pages fault in again (measured on configs/signing.yaml, 2 cores: 0.87-0.93 s
+    per step, a quarter of it system time, vs 0.75-0.78 s with these settings). Returns False where
+    the C library is not glibc (nothing is changed there)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    return all(mallopt(param, value) == 1 for param, value in (
+        (_M_MMAP_THRESHOLD, 32 << 20),  # glibc's largest: blocks below 32 MiB come from the reusable heap
+        (_M_TRIM_THRESHOLD, 2**31 - 1),  # never give the heap's free top back between steps
+        (_M_TOP_PAD, 256 << 20),  # grow the heap in 256 MiB steps instead of many small ones
+    ))
