@@ -4,7 +4,9 @@
 
 Builds a prepared cache of random 224 px frames (noise: the worst case for JPEG thumbnails) and an
 evaluation folder of 1,000 clips with sentences of 3-15 words, then times `write_report` with its
-defaults (frame strips for the 300 worst clips) and with strips for every clip.
+defaults (frame strips for the 300 worst clips) and with strips for every clip. Where a headless
+Chromium is installed, each report is also loaded in it (time to load, lay out and draw the page,
+browser start included) and screenshot (`--screenshots DIR`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks.common import synthetic_cache  # noqa: E402
+from benchmarks.common import headless_browser, open_in_browser, synthetic_cache  # noqa: E402
 from isltk.config import validate_config  # noqa: E402
 from isltk.evaluation.report import write_report  # noqa: E402
 
@@ -29,7 +31,9 @@ def main() -> None:
     parser.add_argument("--clips", type=int, default=1000)
     parser.add_argument("--image-size", type=int, default=224)
     parser.add_argument("--frames", type=int, default=48)
+    parser.add_argument("--screenshots", type=Path, default=None, help="keep the browser's screenshots here")
     args = parser.parse_args()
+    browser = headless_browser()
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         cfg = validate_config({"data": {"prepared_dir": str(root / "prepared"), "image_size": args.image_size,
@@ -52,7 +56,15 @@ def main() -> None:
             started = time.perf_counter()
             path = write_report(eval_dir, root / f"report-{thumbnails}.html", thumbnails=thumbnails)
             seconds = time.perf_counter() - started
-            print(f"  frame strips for {thumbnails:5d} clips: {seconds:5.1f} s, {path.stat().st_size / 2**20:5.2f} MiB")
+            line = f"  frame strips for {thumbnails:5d} clips: {seconds:5.1f} s, {path.stat().st_size / 2**20:5.2f} MiB"
+            if browser:
+                shot = (args.screenshots or root) / f"report-{thumbnails}.png"
+                shot.parent.mkdir(parents=True, exist_ok=True)
+                loaded = open_in_browser(browser, path, f"--screenshot={shot}", "--window-size=1200,1400")
+                line += f"; headless Chromium loads and draws it in {loaded:.1f} s ({shot.name})"
+            print(line)
+        if not browser:
+            print("  (no headless Chromium on PATH: page load in a browser not measured)")
 
 
 if __name__ == "__main__":

@@ -40,3 +40,21 @@ def catalog_gpu(device_name: str) -> GPU | None:
         if set(re.split(r"[^0-9A-Z]+", key.upper())) <= present:
             return gpu
     return None
+
+
+def headless_browser() -> str | None:
+    """A headless Chromium on PATH (Debian: `apt-get install chromium-headless-shell`), or None."""
+    import shutil
+
+    return next((shutil.which(name) for name in ("chromium-headless-shell", "chromium", "google-chrome") if shutil.which(name)), None)
+
+
+def open_in_browser(browser: str, page: Path, *flags: str) -> float:
+    """Load `page` in the headless browser with `flags` (e.g. --screenshot=PATH); seconds until it exited."""
+    import subprocess
+    import time
+
+    started = time.perf_counter()
+    subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", *flags, page.as_uri()],
+                   check=True, capture_output=True, timeout=300)
+    return time.perf_counter() - started

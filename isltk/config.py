@@ -51,7 +51,11 @@ class DataConfig(StrictModel):
     val_fraction: float = Field(0.1, ge=0.0, lt=1.0)
     test_fraction: float = Field(0.1, ge=0.0, lt=1.0)
     split_seed: int = 42
-    min_token_count: int = Field(1, ge=1, description="train-split count below which a word maps to <unk>")
+    min_token_count: int = Field(1, ge=1, description="word tokenizer: train-split count below which a word maps to <unk>")
+    tokenizer: Literal["word", "bpe"] = Field(
+        "word", description="word: one token per normalised word (unseen words become <unk>); bpe: byte-level BPE "
+        "subwords trained on the train split (any sentence round-trips, nothing is unknown)")
+    subword_vocab_size: int = Field(1000, ge=300, le=200_000, description="bpe: vocabulary size, 256 bytes and 4 specials included")
     min_decoded_fraction: float = Field(
         0.9, gt=0.0, le=1.0, description="reject a video that yields fewer than this share of its header frames"
     )

@@ -3,11 +3,13 @@
 import csv
 import json
 import pickle
+import shutil
 import subprocess
 import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
+import cv2
 import pytest
 import torch
 from typer.testing import CliRunner
@@ -200,3 +202,35 @@ def test_gloss_wer_counts_substitutions_deletions_insertions() -> None:
     assert word_error_rate([["a", "x", "c"]], [["a", "b", "c", "d"]]).value == pytest.approx(50.0)  # 1 sub + 1 del
     assert word_error_rate([["a", "b", "b", "c"]], [["a", "b", "c"]]).value == pytest.approx(100 / 3)  # 1 insertion
     assert word_error_rate([[], ["q"]], [["a"], ["q"]]).value == pytest.approx(50.0)
+
+
+BROWSER = next((name for name in ("chromium-headless-shell", "chromium", "google-chrome") if shutil.which(name)), None)
+
+
+def headless(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([BROWSER, "--headless", "--no-sandbox", "--disable-gpu", *args], capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.skipif(BROWSER is None, reason="no headless Chromium here (Debian: apt-get install chromium-headless-shell)")
+def test_report_sorts_filters_and_renders_in_a_real_browser(run_dir: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["evaluate", "--checkpoint", str(run_dir), "--split", "test", "--out", str(tmp_path / "ev"), "--report"])
+    assert result.exit_code == 0, result.output
+    page = (tmp_path / "ev" / "report.html").read_text()
+    # what a reader does: click BLEU twice (ascending, then descending), type a filter
+    clicks = ("<script>const h=document.querySelector('#clips th[data-key=bleu]');h.click();h.click();"
+              "const f=document.getElementById('filter');f.value='zzz-no-such-word';f.dispatchEvent(new Event('input'));</script>")
+    (tmp_path / "clicked.html").write_text(page.replace("</body>", clicks + "</body>"))
+    dom = headless("--dump-dom", (tmp_path / "clicked.html").as_uri())
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    parser = ReportParser()
+    parser.feed(dom.stdout)
+    scores = [float(r["data-bleu"]) for r in parser.rows]
+    assert len(scores) == 6 and scores == sorted(scores, reverse=True)  # the page's script re-sorted the rows
+    assert all("hidden" in r for r in parser.rows)  # and the filter hid every row
+    # without its script (as with JavaScript off) the page lays out and draws: a picture that is not blank
+    static = tmp_path / "static.html"
+    static.write_text(page[: page.index("<script>")] + "</body></html>")
+    shot = tmp_path / "report.png"
+    headless(f"--screenshot={shot}", "--window-size=1200,900", "--hide-scrollbars", static.as_uri())
+    image = cv2.imread(str(shot))
+    assert image is not None and image.shape[:2] == (900, 1200) and image.std() > 10

@@ -81,3 +81,40 @@ def test_generic_layout_recognises_common_column_names_and_bare_ids(tmp_path: Pa
     rows, rejects, layout = read_rows(small_config(tmp_path).data)
     assert layout == "generic" and not rejects
     assert rows[0].source.name == "c1.mp4" and rows[0].clip_id == "c1" and rows[0].text == "Hello"
+
+
+def test_phoenix_glosses_train_the_ctc_head_and_evaluate_reports_gloss_wer(tmp_path: Path) -> None:
+    """PHOENIX-2014T's `orth` column is the gloss supervision Sign Language Transformers train with."""
+    import numpy as np
+
+    from isltk.data.prepare import prepare_cache
+    from isltk.evaluation.evaluate import evaluate_split
+    from isltk.evaluation.inference import load_translator
+    from isltk.training.trainer import Trainer
+    from tests.conftest import micro_config
+
+    frames_root = tmp_path / "fullFrame-210x260px"
+    header = ["name", "video", "start", "end", "speaker", "orth", "translation"]
+    sentences = [("REGEN NORD", "im norden regnet es"), ("SONNE SUED", "im sueden scheint die sonne"),
+                 ("WIND NORD", "im norden weht wind"), ("REGEN SUED", "im sueden regnet es")]
+    rng = np.random.default_rng(0)
+    for split, count in (("train", 8), ("dev", 2), ("test", 2)):
+        rows = []
+        for i in range(count):
+            name = f"{split}-{i}"
+            folder = frames_root / split / name
+            folder.mkdir(parents=True)
+            for f in range(8):
+                cv2.imwrite(str(folder / f"images{f + 1:04d}.png"), rng.integers(0, 255, (40, 32, 3), dtype=np.uint8))
+            orth, translation = sentences[i % len(sentences)]
+            rows.append([name, f"{name}/1/*.png", "-1", "-1", "Signer01", orth, translation])
+        write_csv(tmp_path / f"PHOENIX-2014-T.{split}.corpus.csv", header, rows, delimiter="|")
+    cfg = micro_config(tmp_path, tmp_path / "runs", num_epochs=2, gloss_loss_weight=1.0)
+    cfg.data.csv_path, cfg.data.video_dir = tmp_path / "PHOENIX-2014-T.train.corpus.csv", frames_root
+    report = prepare_cache(cfg, workers=1)
+    assert report.layout == "phoenix" and report.gloss_vocab_size == 4 + 5  # 4 specials + REGEN SONNE WIND NORD SUED
+    Trainer(cfg, tmp_path / "run").fit()
+    loaded = load_translator(tmp_path / "run", device="cpu")
+    assert set(loaded.gloss_vocab) >= {"REGEN", "SONNE", "WIND", "NORD", "SUED"}
+    scores = {s.name: s for s in evaluate_split(loaded, "test", 1, 1.0, tmp_path / "eval").scores}
+    assert 0.0 <= scores["gloss WER"].value <= 200.0 and "levenshtein" in scores["gloss WER"].signature

@@ -170,7 +170,7 @@ def static_clip(frame: torch.Tensor, frames: int) -> torch.Tensor:
     return frame[None, None].expand(1, frames, *frame.shape).clone()
 
 
-@pytest.mark.parametrize("normalization", ["both", "frame"])
+@pytest.mark.parametrize("normalization", ["both", "frame_change", "frame"])
 def test_different_static_clips_give_different_memory(normalization: str) -> None:
     """A handshape held still must reach the decoder: two different still clips -> different memory."""
     torch.manual_seed(0)
@@ -350,3 +350,34 @@ def test_translations_never_contain_pad_bos_or_unk() -> None:
     assert greedy_search(step, memory, mask, BOS_ID, EOS_ID, 8)[0].tokens == [4, 4, 4]
     assert beam_search(step, memory, mask, BOS_ID, EOS_ID, 8, 3, 0.0)[0][0].tokens == [4, 4, 4]
     assert {0, 1, 2} & set(greedy_search(prefers_specials, memory, mask, BOS_ID, EOS_ID, 8)[0].tokens)  # unmasked, it would
+
+
+def test_motion_dropout_hides_motion_from_some_training_clips_only() -> None:
+    """Dropped clips are encoded as if nothing moved (motion channels and change features zero); evaluation
+    never drops, so it stays deterministic."""
+    torch.manual_seed(0)
+    cfg = preset_model_config("tiny", vocab_size=20)
+    cfg = cfg.model_copy(update={"encoder": cfg.encoder.model_copy(update={"motion_channels": True}),
+                                 "temporal": cfg.temporal.model_copy(update={"normalization": "frame_change", "motion_dropout": 0.5,
+                                                                            "dropout": 0.0})})
+    model = SignTranslator(cfg).eval()
+    video, mask = clip_batch(64, 4)
+    first, _ = model.forward_temporal(video, mask)
+    assert torch.equal(first, model.forward_temporal(video, mask)[0])  # no dropout at evaluation
+    model.train()
+    seen = []
+    model.encoder.register_forward_hook(lambda module, inputs, output: seen.append(inputs))
+    torch.manual_seed(1)
+    model.forward_temporal(video, mask)
+    keep = seen[-1][2]
+    assert keep is not None and 0 < int(keep.sum()) < 64  # about half the clips see no motion
+    motion = model.encoder.vit.patch_embed  # what reaches the ViT: frames + motion channels
+    torch.manual_seed(1)
+    grabbed = []
+    handle = motion.register_forward_hook(lambda module, inputs, output: grabbed.append(inputs[0]))
+    model.forward_temporal(video, mask)
+    handle.remove()
+    channels = grabbed[0].reshape(64, 4, 6, *grabbed[0].shape[-2:])
+    dropped, kept = keep == 0, keep == 1
+    assert channels[dropped, :, 3:].abs().max() == 0 and channels[kept, :, 3:].abs().max() > 0.1
+    assert torch.equal(channels[:, :, :3], video)  # the frames themselves are never touched

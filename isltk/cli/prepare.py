@@ -66,7 +66,7 @@ def _print_summary(report, show_rejects: int) -> None:  # type: ignore[no-untype
     table.add_row("rejected", str(len(report.rejects)))
     for split, count in report.split_counts.items():
         table.add_row(f"{split} clips", str(count))
-    table.add_row("vocabulary (train split)", f"{report.vocab_size} tokens")
+    table.add_row("vocabulary (train split)", f"{report.vocab_size} tokens ({report.tokenizer})")
     if report.gloss_vocab_size:
         table.add_row("gloss vocabulary (train split)", f"{report.gloss_vocab_size} glosses")
     if report.max_length:

@@ -19,8 +19,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from isltk.data.framestore import FrameFile, frame_path
-from isltk.data.text import tokenize
-from isltk.data.vocab import Vocabulary
+from isltk.data.vocab import TextVocabulary, Vocabulary
 from isltk.errors import DataError
 
 
@@ -89,7 +88,7 @@ def clip_lengths(records: list[dict]) -> list[int]:
 class PreparedClips(Dataset):
     """One split of a prepared cache. Item: (uint8 frames (T, H, W, 3), token ids with BOS/EOS, gloss ids)."""
 
-    def __init__(self, prepared_dir: Path, split: str, vocab: Vocabulary, augment: Augment, max_length: int, seed: int = 0,
+    def __init__(self, prepared_dir: Path, split: str, vocab: TextVocabulary, augment: Augment, max_length: int, seed: int = 0,
                  gloss_vocab: Vocabulary | None = None, features_dir: Path | None = None) -> None:
         self.dir = prepared_dir
         self.features_dir = features_dir  # cached per-frame features (frozen backbone) instead of frames
@@ -135,7 +134,7 @@ class PreparedClips(Dataset):
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         rng = np.random.default_rng([self.seed, self.epoch, index]) if self.augment.random else None
-        tokens = self.vocab.encode(tokenize(self.records[index]["text_norm"]), self.max_length)
+        tokens = self.vocab.target_ids(self.records[index], self.max_length)
         glosses = torch.tensor(self.glosses(index), dtype=torch.long)
         return torch.from_numpy(self.frames(index, rng)), torch.tensor(tokens, dtype=torch.long), glosses
 

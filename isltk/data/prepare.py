@@ -29,9 +29,10 @@ from typing import Any
 from isltk.config import Config, DataConfig
 from isltk.data.framestore import FrameFile, frame_path, write_frames
 from isltk.data.layouts import RowReject, SourceRow, image_frames, read_rows
+from isltk.data.subword import SubwordVocabulary
 from isltk.data.text import normalize_text, tokenize
 from isltk.data.video import FrameSampling, VideoDecodeError, decode_image_folder, decode_video
-from isltk.data.vocab import Vocabulary
+from isltk.data.vocab import TextVocabulary, Vocabulary
 from isltk.errors import DataError
 from isltk.fsutil import atomic_write_bytes, atomic_write_json, remove_stale_temps
 
@@ -87,6 +88,7 @@ class PrepareReport:
     rejects: list[RowReject] = field(default_factory=list)
     split_counts: dict[str, int] = field(default_factory=dict)
     vocab_size: int = 0
+    tokenizer: str = "word"
     gloss_vocab_size: int = 0
     converted: int = 0  # clips re-stored in another cache_format without decoding their videos
     target_tokens_p99: int = 0  # 99th percentile of target length in tokens, BOS and EOS included
@@ -309,8 +311,8 @@ def prepare_cache(
             on_clip(outcome)
 
     records = _collect(rows, clips_dir, decode_rejects, report, data)
-    _write_outputs(out_dir, records, report, data)
-    lengths = sorted(len(tokenize(r["text_norm"])) + 2 for r in records)
+    vocab = _write_outputs(out_dir, records, report, data)
+    lengths = sorted(len(vocab.target_ids(r)) for r in records)  # in the chosen tokenizer's tokens, BOS/EOS included
     if lengths:  # said out loud: a target longer than decoder.max_length is cut there in training
         report.target_tokens_p99 = lengths[min(len(lengths) - 1, int(0.99 * len(lengths)))]
         report.targets_over_max_length = sum(n > config.decoder.max_length for n in lengths)
@@ -337,8 +339,16 @@ def _collect(rows: list[SourceRow], clips_dir: Path, decode_rejects: dict[str, s
     return records
 
 
-def _write_outputs(out_dir: Path, records: list[dict[str, Any]], report: PrepareReport, data: DataConfig) -> None:
-    vocab = Vocabulary.build((tokenize(r["text_norm"]) for r in records if r["split"] == "train"), data.min_token_count)
+def build_vocabulary(records: list[dict[str, Any]], data: DataConfig) -> TextVocabulary:
+    """The target vocabulary, from the train split only (val/test sentences never shape it)."""
+    train = [r for r in records if r["split"] == "train"]
+    if data.tokenizer == "bpe":
+        return SubwordVocabulary.train((r["text"] for r in train), data.subword_vocab_size, data.lowercase)
+    return Vocabulary.build((tokenize(r["text_norm"]) for r in train), data.min_token_count)
+
+
+def _write_outputs(out_dir: Path, records: list[dict[str, Any]], report: PrepareReport, data: DataConfig) -> TextVocabulary:
+    vocab = build_vocabulary(records, data)
     manifest = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
     atomic_write_bytes(out_dir / "manifest.jsonl", manifest.encode("utf-8"))
     (out_dir / "splits").mkdir(exist_ok=True)
@@ -347,7 +357,7 @@ def _write_outputs(out_dir: Path, records: list[dict[str, Any]], report: Prepare
         report.split_counts[split] = len(ids)
         atomic_write_bytes(out_dir / "splits" / f"{split}.txt", "".join(i + "\n" for i in ids).encode("utf-8"))
     atomic_write_bytes(out_dir / "vocab.json", vocab.to_json().encode("utf-8"))
-    report.vocab_size = len(vocab)
+    report.vocab_size, report.tokenizer = len(vocab), vocab.kind
     train_glosses = [r["gloss"].split() for r in records if r["split"] == "train" and r["gloss"]]
     gloss_path = out_dir / GLOSS_VOCAB_FILE
     if train_glosses:  # index 0 (<pad>) doubles as the CTC blank
@@ -365,5 +375,6 @@ def _write_outputs(out_dir: Path, records: list[dict[str, Any]], report: Prepare
         out_dir / "cache.json",
         {"format": CACHE_FORMAT, "layout": report.layout, "clips": len(records), "rejected": len(report.rejects),
          "splits": report.split_counts, "vocab_size": len(vocab), **asdict(FrameSettings.from_data(data)),
-         "lowercase": data.lowercase},
+         "lowercase": data.lowercase, "tokenizer": vocab.kind},
     )
+    return vocab

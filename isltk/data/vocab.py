@@ -1,4 +1,10 @@
-"""Word vocabulary built from the train split only (val/test words never leak into it)."""
+"""Word vocabulary built from the train split only (val/test words never leak into it).
+
+Every isltk vocabulary (this word-level one, `isltk.data.subword.SubwordVocabulary`) answers the same
+calls: `target_ids(record)` (training targets from a manifest record), `display_text(ids)` (what a
+user reads), `normalized_text(ids)` (what validation BLEU compares with `text_norm`), `tokens`,
+`to_json()`; `load_vocabulary` / `vocabulary_from_json` read either kind.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +13,32 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
+from isltk.data.text import detokenize, tokenize
 from isltk.errors import DataError
 
 PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<bos>", "<eos>"
 SPECIALS = (PAD, UNK, BOS, EOS)
 
 
+class TextVocabulary(Protocol):
+    """What training, validation and inference need of a vocabulary, whichever kind it is."""
+
+    kind: str
+    tokens: tuple[str, ...]
+
+    def __len__(self) -> int: ...
+    def target_ids(self, record: dict, max_length: int | None = None) -> list[int]: ...
+    def display_text(self, ids: Iterable[int]) -> str: ...
+    def normalized_text(self, ids: Iterable[int]) -> str: ...
+    def to_json(self) -> str: ...
+
+
 @dataclass(frozen=True)
 class Vocabulary:
     tokens: tuple[str, ...]
+    kind = "word"
 
     def __post_init__(self) -> None:
         if tuple(self.tokens[: len(SPECIALS)]) != SPECIALS:
@@ -38,9 +60,17 @@ class Vocabulary:
             ids = ids[: max(0, max_length - 2)]
         return [self.bos_id, *ids, self.eos_id]
 
-    def decode_text(self, ids: Iterable[int]) -> str:
+    def target_ids(self, record: dict, max_length: int | None = None) -> list[int]:
+        """BOS + the words of a manifest record's normalised sentence + EOS (unknown words: <unk>)."""
+        return self.encode(tokenize(record["text_norm"]), max_length)
+
+    def normalized_text(self, ids: Iterable[int]) -> str:
         """Token ids -> the normalised (space-separated, lower-cased) text that BLEU is computed on."""
         return " ".join(self.decode(ids))
+
+    def display_text(self, ids: Iterable[int]) -> str:
+        """Token ids -> readable text: punctuation reattached, first letter capitalised."""
+        return detokenize(self.decode(ids))
 
     def decode(self, ids: Iterable[int]) -> list[str]:
         words = []
@@ -73,3 +103,24 @@ class Vocabulary:
             raise DataError(f"{path}: vocabulary not found; run `isltk prepare` first") from None
         except (KeyError, ValueError) as exc:
             raise DataError(f"{path}: not a valid vocabulary file ({exc})") from None
+
+
+def vocabulary_from_json(text: str, source: str = "vocabulary") -> TextVocabulary:
+    """Either kind of vocabulary from its `to_json()` text (vocab.json, or a checkpoint's meta.json)."""
+    try:
+        data = json.loads(text)
+        if data.get("kind") == "bpe":
+            from isltk.data.subword import SubwordVocabulary
+
+            return SubwordVocabulary(data["tokenizer"], bool(data["lowercase"]))
+        return Vocabulary.from_list(data["tokens"])
+    except (KeyError, ValueError, TypeError, AttributeError) as exc:
+        raise DataError(f"{source}: not a valid vocabulary ({type(exc).__name__}: {exc})") from None
+
+
+def load_vocabulary(path: Path) -> TextVocabulary:
+    """The prepared cache's vocabulary (vocab.json), word-level or subword."""
+    try:
+        return vocabulary_from_json(path.read_text(encoding="utf-8"), str(path))
+    except FileNotFoundError:
+        raise DataError(f"{path}: vocabulary not found; run `isltk prepare` first") from None

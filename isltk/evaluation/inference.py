@@ -15,9 +15,8 @@ import torch
 
 from isltk.config import Config, validate_config
 from isltk.data.dataset import Augment, PreparedClips, collate, frame_indices, sequential_loader
-from isltk.data.text import detokenize
 from isltk.data.video import FrameSampling, VideoDecodeError, decode_video
-from isltk.data.vocab import Vocabulary
+from isltk.data.vocab import TextVocabulary, Vocabulary
 from isltk.errors import CheckpointError, DataError
 from isltk.models.translator import SignTranslator
 from isltk.training import checkpoint as ckpt
@@ -28,7 +27,7 @@ from isltk.training.step import StepSettings, autocast
 @dataclass
 class LoadedTranslator:
     model: SignTranslator
-    vocab: Vocabulary
+    vocab: TextVocabulary
     config: Config
     path: Path
     device: torch.device
@@ -86,7 +85,7 @@ def load_translator(path: Path, device: str = "auto") -> LoadedTranslator:
         _refuse_pickles(path)
     folder = ckpt.resolve_checkpoint(path)
     meta = ckpt.read_model_meta(folder)
-    vocab = Vocabulary.from_list(meta.vocab)
+    vocab = meta.vocab
     model = SignTranslator(meta.model_config)
     try:
         model.load_state_dict(ckpt.load_model_state(folder))
@@ -109,23 +108,20 @@ def load_translator(path: Path, device: str = "auto") -> LoadedTranslator:
 
 @dataclass
 class Decoded:
-    tokens: list[str]
+    text: str  # normalised like the manifest's text_norm (what the learning test and validation compare)
+    display: str  # ordinary text, as a user reads it and as evaluate scores it
     score: float
 
-    @property
-    def text(self) -> str:
-        return " ".join(self.tokens)
 
-    @property
-    def display(self) -> str:
-        return detokenize(self.tokens)
+def decoded(vocab: TextVocabulary, ids: list[int], score: float) -> Decoded:
+    return Decoded(vocab.normalized_text(ids), vocab.display_text(ids), score)
 
 
 def decode_batch(loaded: LoadedTranslator, frames: torch.Tensor, mask: torch.Tensor, beam: int, alpha: float) -> list[Decoded]:
     model = loaded.model
     with torch.no_grad(), autocast(loaded.device.type, loaded.amp_dtype):
         hyps = model.translate(model.normalize(frames.to(loaded.device)), mask.to(loaded.device), beam_size=beam, alpha=alpha)
-    return [Decoded(loaded.vocab.decode(h.tokens), h.score) for h in hyps]
+    return [decoded(loaded.vocab, h.tokens, h.score) for h in hyps]
 
 
 @dataclass
@@ -159,12 +155,12 @@ def encode_split(loaded: LoadedTranslator, split: str, batch_size: int = 16, pre
 
 def decode_memories(loaded: LoadedTranslator, memories: list[tuple[torch.Tensor, torch.Tensor]], beam: int,
                     alpha: float) -> list[Decoded]:
-    decoded: list[Decoded] = []
+    out: list[Decoded] = []
     for memory, memory_mask in memories:
         with autocast(loaded.device.type, loaded.amp_dtype):
             hyps = loaded.model.translate_memory(memory, memory_mask, beam_size=beam, alpha=alpha)
-        decoded += [Decoded(loaded.vocab.decode(h.tokens), h.score) for h in hyps]
-    return decoded
+        out += [decoded(loaded.vocab, h.tokens, h.score) for h in hyps]
+    return out
 
 
 def decode_split(loaded: LoadedTranslator, split: str, beam: int, alpha: float, batch_size: int = 16,

@@ -31,6 +31,7 @@ import torch.distributed as dist
 from safetensors.torch import load_file, save_file
 
 from isltk.config import Config, config_to_dict
+from isltk.data.vocab import TextVocabulary, Vocabulary, vocabulary_from_json
 from isltk.errors import CheckpointError
 from isltk.fsutil import atomic_write_json, fsync_dir
 from isltk.models.translator import ModelConfig
@@ -161,15 +162,17 @@ class ModelMeta:
     """What inference needs from meta.json: the model's shape, its vocabulary and the training config."""
 
     model_config: ModelConfig
-    vocab: list[str]
+    vocab: TextVocabulary
     config: dict[str, Any]
     gloss_vocab: list[str]  # the CTC head's classes (index 0 = blank); empty without a gloss head
 
 
-def training_meta(config: Config, model_config: ModelConfig, vocab: list[str], train_state: dict[str, Any],
+def training_meta(config: Config, model_config: ModelConfig, vocab: TextVocabulary, train_state: dict[str, Any],
                   world_size: int, gloss_vocab: list[str] | None = None) -> dict[str, Any]:
-    return {"config": config_to_dict(config), "model_config": model_config.model_dump(mode="json"), "vocab": vocab,
-            "gloss_vocab": gloss_vocab or [], "train_state": train_state, "world_size": world_size}
+    """`vocab` lists the tokens (any reader can name the outputs); `vocabulary` is the whole vocabulary as
+    vocab.json holds it (a subword tokenizer included), so a checkpoint alone turns ids back into text."""
+    return {"config": config_to_dict(config), "model_config": model_config.model_dump(mode="json"), "vocab": list(vocab.tokens),
+            "vocabulary": vocab.to_json(), "gloss_vocab": gloss_vocab or [], "train_state": train_state, "world_size": world_size}
 
 
 def read_model_meta(path: Path) -> ModelMeta:
@@ -179,7 +182,8 @@ def read_model_meta(path: Path) -> ModelMeta:
     model_config = ModelConfig.model_validate(meta["model_config"])
     if model_config.vocab_size != len(meta["vocab"]):
         raise CheckpointError(f"{path}: vocabulary has {len(meta['vocab'])} words but the model expects {model_config.vocab_size}")
-    return ModelMeta(model_config, list(meta["vocab"]), meta["config"], list(meta.get("gloss_vocab") or []))
+    vocab = vocabulary_from_json(meta["vocabulary"], f"{path}: meta.json") if meta.get("vocabulary") else Vocabulary.from_list(meta["vocab"])
+    return ModelMeta(model_config, vocab, meta["config"], list(meta.get("gloss_vocab") or []))
 
 
 def capture_rng() -> dict[str, Any]:

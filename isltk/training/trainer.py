@@ -38,7 +38,7 @@ from isltk.data.dataset import (
     sequential_loader,
 )
 from isltk.data.prepare import GLOSS_VOCAB_FILE
-from isltk.data.vocab import Vocabulary
+from isltk.data.vocab import Vocabulary, load_vocabulary
 from isltk.errors import CheckpointError, IsltkError
 from isltk.metrics import bleu
 from isltk.models.decoder import sequence_loss
@@ -54,8 +54,8 @@ from isltk.training.distributed import (
     wrap_model,
 )
 from isltk.training.features import ensure_feature_cache
-from isltk.training.metrics_log import MetricsLog
 from isltk.training.host import keep_freed_memory
+from isltk.training.metrics_log import MetricsLog
 from isltk.training.optim import apply_settings, build_optimizer, build_scheduler
 from isltk.training.step import (
     StepSettings,
@@ -191,7 +191,7 @@ class Trainer:
 
     def _setup(self, resume_path: Path | None) -> None:
         cfg, t = self.cfg, self.cfg.training
-        self.vocab = Vocabulary.load(cfg.data.prepared_dir / "vocab.json")
+        self.vocab = load_vocabulary(cfg.data.prepared_dir / "vocab.json")
         self.gloss_vocab = load_gloss_vocab(cfg)
         self.model_cfg = ModelConfig.from_config(cfg, len(self.vocab), len(self.gloss_vocab) if self.gloss_vocab else 0)
         torch.manual_seed(t.seed)  # the same initial weights on every rank (FSDP shards each rank's own)
@@ -259,7 +259,7 @@ class Trainer:
 
     # -- checkpoints --------------------------------------------------------------------------------
     def save(self) -> Path | None:
-        meta = ckpt.training_meta(self.cfg, self.model_cfg, list(self.vocab.tokens), asdict(self.state), self.info.world,
+        meta = ckpt.training_meta(self.cfg, self.model_cfg, self.vocab, asdict(self.state), self.info.world,
                                   list(self.gloss_vocab.tokens) if self.gloss_vocab else None)
         path = ckpt.save_training(self.ckpt_dir, self.state.step, self._parts(), meta, self.cfg.training.keep_checkpoints)
         barrier(self.info)
@@ -329,7 +329,7 @@ class Trainer:
                     summed, count = sequence_loss(core.decoder(tokens[:, :-1], memory, memory_mask), tokens[:, 1:], PAD_ID, 0.0)
                     hyps = core.translate_memory(memory, memory_mask, beam_size=1)
                 loss_sum, tokens_total = loss_sum + float(summed), tokens_total + int(count)
-                hypotheses += [self.vocab.decode_text(h.tokens) for h in hyps]
+                hypotheses += [self.vocab.normalized_text(h.tokens) for h in hyps]
             if sharded:
                 core.reshard()  # type: ignore[operator]
             if self.info.is_main:
