@@ -17,6 +17,7 @@ import os
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -63,6 +64,9 @@ def main() -> None:
             exact = sum(hypotheses[i] == references[i] for i in group)
             group_bleu = bleu([hypotheses[i] for i in group], [references[i] for i in group]).value
             print(f"  {name:32s} {exact:3d}/{len(group):3d} exact ({100 * exact / len(group):5.1f}%)  BLEU-4 {group_bleu:6.2f}")
+    greetings = Counter((references[i], hypotheses[i]) for i, r in enumerate(records) if signs[r["id"]] == 1)
+    wrong = ", ".join(f"{ref!r} -> {hyp!r} x{n}" for (ref, hyp), n in greetings.most_common() if ref != hyp)
+    print(f"  greetings read wrongly: {wrong or 'none'}")
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     curve = ", ".join(f"{r['step']}: {r['bleu4']:.1f}" for r in rows if r["kind"] == "val")
     print(f"validation BLEU-4 by step: {curve}")

@@ -234,3 +234,12 @@ def test_report_sorts_filters_and_renders_in_a_real_browser(run_dir: Path, tmp_p
     headless(f"--screenshot={shot}", "--window-size=1200,900", "--hide-scrollbars", static.as_uri())
     image = cv2.imread(str(shot))
     assert image is not None and image.shape[:2] == (900, 1200) and image.std() > 10
+
+
+def test_report_diff_compares_words_as_the_scores_do() -> None:
+    from isltk.evaluation.report import word_diff
+
+    same, missed, inserted = word_diff("we read the tea", "We read the tea.", lowercase=True)
+    assert missed == [] and inserted == ["."] and "We read the tea" in same  # case:lc: only the full stop differs
+    _, missed, inserted = word_diff("we read the tea", "We read the tea", lowercase=False)
+    assert missed == ["we"] and inserted == ["We"]

@@ -21,6 +21,7 @@ import numpy as np
 
 from isltk.data.dataset import cache_format, load_manifest
 from isltk.data.framestore import FrameFile, frame_path
+from isltk.data.text import normalize_text
 from isltk.errors import DataError
 from isltk.fsutil import atomic_write_bytes
 from isltk.metrics import sentence_bleu
@@ -42,6 +43,7 @@ class ClipRow:
     diff: str = ""  # the hypothesis as HTML, missed and inserted words marked
     missed: tuple[str, ...] = ()
     inserted: tuple[str, ...] = ()
+    exact: bool = False  # the same words as the reference, compared as the scores compare them (case:lc or not)
 
 
 def find_eval_dir(path: Path) -> Path:
@@ -66,20 +68,23 @@ def frame_strip(path: Path, count: int, height: int) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(encoded.tobytes()).decode("ascii") if ok else ""
 
 
-def word_diff(reference: str, hypothesis: str) -> tuple[str, list[str], list[str]]:
+def word_diff(reference: str, hypothesis: str, lowercase: bool = False) -> tuple[str, list[str], list[str]]:
     """HTML of the hypothesis against the reference (missed words struck through, inserted words marked),
-    and the lists of missed and inserted words."""
-    ref, hyp = reference.split(), hypothesis.split()
+    and the lists of missed and inserted words. Words and punctuation marks are compared as the scores
+    compare them: case-insensitively when the evaluation scored `case:lc` ("We" is "we" there)."""
+    ref, hyp = normalize_text(reference, False).split(), normalize_text(hypothesis, False).split()
+    key = str.lower if lowercase else str
+    ref_keys, hyp_keys = [key(w) for w in ref], [key(w) for w in hyp]
     parts, missed, inserted = [], [], []
-    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=ref, b=hyp, autojunk=False).get_opcodes():
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=ref_keys, b=hyp_keys, autojunk=False).get_opcodes():
         if op == "equal":
-            parts.append(html.escape(" ".join(ref[i1:i2])))
+            parts.append(html.escape(" ".join(hyp[j1:j2])))
             continue
         if i2 > i1:
-            missed += ref[i1:i2]
+            missed += ref_keys[i1:i2]
             parts.append(f"<del>{html.escape(' '.join(ref[i1:i2]))}</del>")
         if j2 > j1:
-            inserted += hyp[j1:j2]
+            inserted += hyp_keys[j1:j2]
             parts.append(f"<ins>{html.escape(' '.join(hyp[j1:j2]))}</ins>")
     return " ".join(parts), missed, inserted
 
@@ -106,7 +111,8 @@ def _curves_svg(run_dir: Path) -> str:
     return "".join(charts)
 
 
-def build_rows(eval_dir: Path, prepared_dir: Path | None, thumbnails: int, frames_per_strip: int) -> list[ClipRow]:
+def build_rows(eval_dir: Path, prepared_dir: Path | None, thumbnails: int, frames_per_strip: int,
+               lowercase: bool = False) -> list[ClipRow]:
     from sacrebleu.metrics import CHRF
 
     clips = [json.loads(line) for line in (eval_dir / "clips.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -114,14 +120,14 @@ def build_rows(eval_dir: Path, prepared_dir: Path | None, thumbnails: int, frame
     if prepared_dir is not None and (prepared_dir / "manifest.jsonl").is_file():
         records = {r["id"]: r for r in load_manifest(prepared_dir)}
         storage = cache_format(prepared_dir)
-    chrf = CHRF()
-    rows = [ClipRow(c["id"], c["reference"], c["hypothesis"], float(c.get("sentence_bleu", sentence_bleu(c["hypothesis"], c["reference"]))),
+    chrf = CHRF(lowercase=lowercase)
+    rows = [ClipRow(c["id"], c["reference"], c["hypothesis"], float(c.get("sentence_bleu", sentence_bleu(c["hypothesis"], c["reference"], lowercase))),
                     chrf.sentence_score(c["hypothesis"], [c["reference"]]).score, int(records.get(c["id"], {}).get("frames") or 0), "")
             for c in clips]
     rows.sort(key=lambda r: (r.bleu, r.chrf, r.id))  # worst first
     for row in rows:
-        row.diff, missed, inserted = word_diff(row.reference, row.hypothesis)
-        row.missed, row.inserted = tuple(missed), tuple(inserted)
+        row.diff, missed, inserted = word_diff(row.reference, row.hypothesis, lowercase)
+        row.missed, row.inserted, row.exact = tuple(missed), tuple(inserted), not missed and not inserted
     for row in rows[:thumbnails]:
         record = records.get(row.id)
         if record is not None and prepared_dir is not None:
@@ -142,7 +148,7 @@ def _summaries(rows: list[ClipRow]) -> tuple[str, Counter, Counter]:
     for low, high in LENGTH_BUCKETS:
         group = [r for r in rows if low <= len(r.reference.split()) <= high]
         if group:
-            exact = sum(r.reference == r.hypothesis for r in group)
+            exact = sum(r.exact for r in group)
             name = f"{low}-{high} words" if high < 10**6 else f"{low}+ words"
             lines.append(f"<tr><td>{name}</td><td>{len(group)}</td><td>{exact} ({100 * exact / len(group):.1f}%)</td>"
                          f"<td>{sum(r.bleu for r in group) / len(group):.1f}</td></tr>")
@@ -178,7 +184,7 @@ def write_report(path: Path, out: Path | None = None, thumbnails: int = 300, fra
         run_dir = checkpoint.parent.parent
         prepared = prepared or ckpt.read_meta(checkpoint).get("config", {}).get("data", {}).get("prepared_dir")
     prepared_dir = Path(prepared) if prepared else None
-    rows = build_rows(eval_dir, prepared_dir, thumbnails, frames_per_strip)
+    rows = build_rows(eval_dir, prepared_dir, thumbnails, frames_per_strip, bool(metrics.get("lowercase")))
     length_table, missed, inserted = _summaries(rows)
     scores = "".join(f"<tr><td>{html.escape(name)}</td><td class=num>{s['value']:.2f}</td><td class=small>{html.escape(s['signature'])}</td></tr>"
                      for name, s in metrics.get("scores", {}).items())
