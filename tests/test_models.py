@@ -218,7 +218,7 @@ def test_gloss_ctc_loss_counts_only_clips_with_glosses() -> None:
 def test_learns_still_clips_told_apart_only_by_hand_shape() -> None:
     """Greeting-like clips: one place, no movement, skin-coloured hands; only the hand shape says which.
 
-    The CPU preset (configs/signing.yaml: conv-stem ViT, patch grid kept, `both` normalisation, CTC)
+    The CPU preset (configs/signing.yaml: conv-stem ViT, patch grid kept, `frame_change` normalisation, CTC)
     fits them; with the patch average (`frame_pool: avg`) the same model stays at chance (README)."""
     from isltk.config import load_config
     from isltk.data.signing import Sign, make_signer, render
