@@ -170,7 +170,9 @@ def test_two_processes_match_one_process_with_the_same_global_batch(corpus_dir: 
         launched = subprocess.run(launch + extra, capture_output=True, text=True, env=env)
         assert launched.returncode == 0, launched.stderr[-3000:]
     losses_one, losses_two = train_losses(tmp_path / "one"), train_losses(tmp_path / "two")
-    assert losses_one == pytest.approx(losses_two, rel=1e-5, abs=1e-5)  # same data, same global-token loss
+    # same data, same global-token loss: float noise of summing in another order measured up to 1.2e-5 relative
+    # (on this machine's CPU, step 4); a real mismatch moves the losses at the 1e-3 level
+    assert losses_one == pytest.approx(losses_two, rel=1e-4, abs=1e-4)
     one, two = final_weights(tmp_path / "one"), final_weights(tmp_path / "two")
     assert one.keys() == two.keys()
     # Batch statistics of the frame-feature normalisation are summed over ranks (as SyncBatchNorm does), in
