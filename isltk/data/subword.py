@@ -19,7 +19,7 @@ import unicodedata
 from collections.abc import Iterable
 
 from isltk.data.text import normalize_text
-from isltk.data.vocab import SPECIALS
+from isltk.data.vocab import BOS_ID, EOS_ID, PAD_ID, SPECIALS, UNK_ID, content_ids, wrap_target
 from isltk.errors import DataError
 
 KIND = "bpe"
@@ -35,7 +35,7 @@ class SubwordVocabulary:
     """Byte-level BPE with isltk's special tokens at ids 0-3 (<pad> <unk> <bos> <eos>)."""
 
     kind = KIND
-    pad_id, unk_id, bos_id, eos_id = 0, 1, 2, 3
+    pad_id, unk_id, bos_id, eos_id = PAD_ID, UNK_ID, BOS_ID, EOS_ID
 
     def __init__(self, serialized: str, lowercase: bool) -> None:
         from tokenizers import Tokenizer
@@ -65,20 +65,12 @@ class SubwordVocabulary:
     # -- the interface every isltk vocabulary answers ------------------------------------------------
     def target_ids(self, record: dict, max_length: int | None = None) -> list[int]:
         """BOS + the subwords of a manifest record's sentence + EOS, cut to max_length (EOS kept)."""
-        ids = self.tokenizer.encode(subword_target(record["text"], self.lowercase), add_special_tokens=False).ids
-        if max_length is not None:
-            ids = ids[: max(0, max_length - 2)]
-        return [self.bos_id, *ids, self.eos_id]
+        return wrap_target(self.tokenizer.encode(subword_target(record["text"], self.lowercase), add_special_tokens=False).ids,
+                           max_length)
 
     def display_text(self, ids: Iterable[int]) -> str:
         """Decoded ids up to EOS, as ordinary text (the byte-level decoder restores spaces exactly)."""
-        kept = []
-        for i in ids:
-            if i == self.eos_id:
-                break
-            if i not in (self.pad_id, self.bos_id, self.unk_id):
-                kept.append(i)
-        return self.tokenizer.decode(kept, skip_special_tokens=True)
+        return self.tokenizer.decode(content_ids(ids), skip_special_tokens=True)
 
     def normalized_text(self, ids: Iterable[int]) -> str:
         """The decoded sentence normalised as `text_norm` is (validation BLEU compares like with like)."""

@@ -22,6 +22,27 @@ PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<bos>", "<eos>"
 SPECIALS = (PAD, UNK, BOS, EOS)
 
 
+PAD_ID, UNK_ID, BOS_ID, EOS_ID = range(len(SPECIALS))
+
+
+def wrap_target(ids: list[int], max_length: int | None) -> list[int]:
+    """BOS + ids + EOS, the ids cut so that the whole fits max_length (EOS always kept)."""
+    if max_length is not None:
+        ids = ids[: max(0, max_length - 2)]
+    return [BOS_ID, *ids, EOS_ID]
+
+
+def content_ids(ids: Iterable[int]) -> list[int]:
+    """A decoded sequence's ids up to EOS, without PAD and BOS."""
+    out = []
+    for i in ids:
+        if i == EOS_ID:
+            break
+        if i not in (PAD_ID, BOS_ID):
+            out.append(i)
+    return out
+
+
 class TextVocabulary(Protocol):
     """What training, validation and inference need of a vocabulary, whichever kind it is."""
 
@@ -55,10 +76,7 @@ class Vocabulary:
 
     def encode(self, words: list[str], max_length: int | None = None) -> list[int]:
         """BOS + ids + EOS, truncated so the whole fits max_length (EOS always kept)."""
-        ids = [self._index.get(w, self.unk_id) for w in words]  # type: ignore[attr-defined]
-        if max_length is not None:
-            ids = ids[: max(0, max_length - 2)]
-        return [self.bos_id, *ids, self.eos_id]
+        return wrap_target([self._index.get(w, self.unk_id) for w in words], max_length)  # type: ignore[attr-defined]
 
     def target_ids(self, record: dict, max_length: int | None = None) -> list[int]:
         """BOS + the words of a manifest record's normalised sentence + EOS (unknown words: <unk>)."""
@@ -73,14 +91,7 @@ class Vocabulary:
         return detokenize(self.decode(ids))
 
     def decode(self, ids: Iterable[int]) -> list[str]:
-        words = []
-        for i in ids:
-            if i == self.eos_id:
-                break
-            if i in (self.pad_id, self.bos_id):
-                continue
-            words.append(self.tokens[i])
-        return words
+        return [self.tokens[i] for i in content_ids(ids)]
 
     @classmethod
     def build(cls, sentences: Iterable[list[str]], min_count: int = 1) -> Vocabulary:

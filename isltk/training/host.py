@@ -1,4 +1,4 @@
-"""Host-side settings that make CPU training faster without changing a single number it computes."""
+"""Host-side settings that make CPU training faster; they change where memory comes from, not what is computed."""
 
 from __future__ import annotations
 
