@@ -99,7 +99,10 @@ class EncoderConfig(StrictModel):
         "flattened and projected (keeps where and what a small hand is; for small from-scratch ViTs)"
     )
     frame_dim: int | None = Field(None, ge=8, description="frame_pool: flatten: width of the projected frame vector")
-    conv_stem: bool = Field(False, description="a small strided conv stack instead of the one-conv patch embedding")
+    conv_stem: bool | Literal["strided", "pooled"] = Field(
+        False, description="a small conv stack instead of the one-conv patch embedding: true/strided = stride-2 convs; "
+        "pooled = convs with max pooling (small hand shapes carry over to unseen signers; needs patch_size % 8 == 0)")
+    conv_stem_width: int = Field(0, ge=0, description="conv_stem pooled: channels of the first conv (0 = ViT width / 4)")
     motion_channels: bool = Field(False, description="feed each frame with its difference from the clip's mean frame "
                                   "(6 input channels: what moves stands out whatever the signer and background)")
     pretrained: str | None = Field(None, description="timm pretrained tag (needs network) or a local .pth/.safetensors")
@@ -112,8 +115,9 @@ class EncoderConfig(StrictModel):
 
     @model_validator(mode="after")
     def _check(self) -> EncoderConfig:
-        if self.conv_stem and self.patch_size % 4:
-            raise ValueError(f"encoder.conv_stem needs encoder.patch_size divisible by 4 (got {self.patch_size})")
+        if self.conv_stem and self.patch_size % (8 if self.conv_stem == "pooled" else 4):
+            raise ValueError(f"encoder.conv_stem {self.conv_stem} needs encoder.patch_size divisible by "
+                             f"{8 if self.conv_stem == 'pooled' else 4} (got {self.patch_size})")
         if (self.conv_stem or self.motion_channels) and self.pretrained:
             raise ValueError("encoder.conv_stem / encoder.motion_channels change the patch embedding, so encoder.pretrained "
                              "weights cannot load; use one or the other")
@@ -191,6 +195,10 @@ class TrainingConfig(StrictModel):
     gloss_loss_weight: float = Field(
         0.0, ge=0.0, description="weight of a CTC gloss-recognition loss on the temporal features (needs glosses in the data)"
     )
+    frame_gloss_loss_weight: float = Field(
+        0.0, ge=0.0, description="weight of a per-frame gloss loss on the ViT's frame features: every gloss of a clip "
+        "must be named by at least one of its frames (multiple-instance; needs glosses and gloss_loss_weight > 0)"
+    )
     max_frames_per_batch: int = Field(0, ge=0, description="time-based mode: fill a batch up to this many padded frames "
                                       "instead of batch_size clips (0 = batch_size clips)")
     temporal_jitter: bool = True
@@ -228,6 +236,9 @@ class Config(StrictModel):
             raise ValueError(
                 f"data.image_size ({self.data.image_size}) must be divisible by encoder.patch_size ({self.encoder.patch_size})"
             )
+        if self.training.frame_gloss_loss_weight > 0 and self.training.gloss_loss_weight <= 0:
+            raise ValueError("training.frame_gloss_loss_weight needs the gloss vocabulary that training.gloss_loss_weight > 0 "
+                             "loads; set both (e.g. 1.0 and 0.5) or set frame_gloss_loss_weight to 0")
         return self
 
 

@@ -81,3 +81,8 @@ def test_invalid_yaml_names_line(tmp_path: Path) -> None:
     path.write_text("training:\n  batch_size: [1, 2\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(path)
+
+
+def test_frame_gloss_loss_needs_the_gloss_loss() -> None:
+    with pytest.raises(ConfigError, match="frame_gloss_loss_weight"):
+        load_config("configs/signing.yaml", ["training.gloss_loss_weight=0"])

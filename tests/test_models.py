@@ -218,7 +218,7 @@ def test_gloss_ctc_loss_counts_only_clips_with_glosses() -> None:
 def test_learns_still_clips_told_apart_only_by_hand_shape() -> None:
     """Greeting-like clips: one place, no movement, skin-coloured hands; only the hand shape says which.
 
-    The CPU preset (configs/signing.yaml: conv-stem ViT, patch grid kept, `frame_change` normalisation, CTC)
+    The CPU preset (configs/signing.yaml: pooled conv-stem ViT, patch grid kept, `frame_change` normalisation, CTC)
     fits them; with the patch average (`frame_pool: avg`) the same model stays at chance (README)."""
     from isltk.config import load_config
     from isltk.data.signing import Sign, make_signer, render
@@ -381,3 +381,60 @@ def test_motion_dropout_hides_motion_from_some_training_clips_only() -> None:
     dropped, kept = keep == 0, keep == 1
     assert channels[dropped, :, 3:].abs().max() == 0 and channels[kept, :, 3:].abs().max() > 0.1
     assert torch.equal(channels[:, :, :3], video)  # the frames themselves are never touched
+
+
+def test_frame_gloss_loss_names_each_gloss_by_its_best_frame() -> None:
+    """Multiple-instance semantics: a gloss is 'present' when any valid frame names it; padded frames and the
+    blank take no part; clips without glosses add nothing."""
+    from isltk.models.objective import frame_gloss_mil
+    from isltk.models.translator import TranslatorOutput
+
+    frames, classes = 5, 4  # class 0 is the CTC blank
+    logits = torch.full((2, frames, classes), -8.0)
+    logits[0, 2, 2] = 8.0  # clip 0 shows gloss 2 in one frame only
+    logits[0, 4, 3] = 8.0  # ... and gloss 3 in a padded frame, which must not count
+    mask = torch.ones(2, frames, dtype=torch.bool)
+    mask[0, 4] = False
+    glosses = torch.tensor([[2, 3], [0, 0]])
+    output = TranslatorOutput(torch.zeros(2, 1, 6), None, mask, logits, mask)
+    loss = frame_gloss_mil(output, glosses, torch.tensor([2, 0]))
+    # gloss 2 right (~0 nats), gloss 1 rightly absent (~0), gloss 3 missed: its best valid frame says -8 (~8 nats)
+    assert loss.item() == pytest.approx(8.0, abs=0.01)
+    logits[0, 3, 3] = 8.0  # now a valid frame names gloss 3 as well
+    assert frame_gloss_mil(output, glosses, torch.tensor([2, 0])).item() < 0.01
+    logits[1, :, 1] = 8.0  # a clip without glosses contributes nothing, whatever its frames say
+    assert frame_gloss_mil(output, glosses, torch.tensor([2, 0])).item() < 0.01
+
+
+def test_frame_gloss_head_trains_the_frame_encoder_directly() -> None:
+    torch.manual_seed(0)
+    cfg = preset_model_config("tiny", vocab_size=20).model_copy(update={"gloss_vocab_size": 9, "frame_gloss_head": True})
+    model = SignTranslator(cfg).eval()
+    video, mask = clip_batch(2, 6)
+    tokens = torch.tensor([[BOS_ID, 5, 6, EOS_ID], [BOS_ID, 7, EOS_ID, 0]])
+    glosses, lengths = torch.tensor([[4, 5], [6, 0]]), torch.tensor([2, 1])
+    output = model(video, mask, tokens)
+    assert output.frame_gloss_logits is not None and output.frame_gloss_logits.shape == (2, 6, 9)
+    without = objective(output, tokens, 0.0, glosses, lengths, gloss_weight=1.0)
+    result = objective(output, tokens, 0.0, glosses, lengths, gloss_weight=1.0, frame_gloss_weight=0.5)
+    assert without.frame_gloss is None and result.frame_gloss is not None and result.frame_gloss.item() > 0
+    torch.testing.assert_close(result.total, without.total + 0.5 * result.frame_gloss)
+    model.zero_grad()
+    result.frame_gloss.backward()  # the frame loss alone reaches the ViT, not through the temporal blocks
+    assert model.frame_gloss_head.weight.grad is not None and model.encoder.vit.patch_embed.proj.weight.grad is not None
+    assert all(p.grad is None for p in model.temporal.parameters())
+
+
+def test_pooled_conv_stem_keeps_the_patch_grid_and_needs_patches_of_8() -> None:
+    from isltk.config import EncoderConfig
+    from isltk.models.encoder import PooledConvStemPatchEmbed
+
+    encoder = EncoderConfig(vit_hidden_dim=32, vit_num_heads=2, vit_num_layers=1, vit_mlp_dim=64, patch_size=8,
+                            conv_stem="pooled", conv_stem_width=8, frame_pool="flatten", frame_dim=24)
+    vit = build_vit(encoder, 48)
+    assert isinstance(vit.patch_embed, PooledConvStemPatchEmbed)
+    assert vit.patch_embed(torch.randn(2, 3, 48, 48)).shape == (2, 36, 32)  # a 6 x 6 grid of 8 px patches
+    assert isinstance(build_vit(encoder.model_copy(update={"conv_stem": True}), 48).patch_embed.proj[1], torch.nn.GroupNorm)
+    with pytest.raises(ValueError, match="divisible by 8"):
+        EncoderConfig(patch_size=4, conv_stem="pooled")
+    EncoderConfig(patch_size=4, conv_stem=True)  # the strided stem needs only 4

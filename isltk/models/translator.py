@@ -33,6 +33,7 @@ class ModelConfig(StrictModel):
     image_size: int = Field(ge=8)
     vocab_size: int = Field(ge=5)
     gloss_vocab_size: int = Field(0, ge=0, description="CTC gloss head over the temporal features; 0 = none")
+    frame_gloss_head: bool = Field(False, description="a gloss head on each frame's features (multiple-instance loss)")
     pixel_mean: tuple[float, float, float] = IMAGENET_MEAN  # resolved at training time, so translate uses the same
     pixel_std: tuple[float, float, float] = IMAGENET_STD
 
@@ -42,6 +43,7 @@ class ModelConfig(StrictModel):
         mean, std = pixel_normalization(config.encoder)
         return cls(encoder=config.encoder, temporal=config.temporal, decoder=config.decoder,
                    image_size=config.data.image_size, vocab_size=vocab_size, gloss_vocab_size=glosses,
+                   frame_gloss_head=bool(glosses) and config.training.frame_gloss_loss_weight > 0,
                    pixel_mean=mean, pixel_std=std)
 
 
@@ -67,6 +69,8 @@ class TranslatorOutput(NamedTuple):
     logits: torch.Tensor  # (B, L, V) next-token logits
     gloss_logits: torch.Tensor | None  # (B, T', G) per temporal step, CTC blank = 0; None without a gloss head
     feature_mask: torch.Tensor  # (B, T') valid temporal steps
+    frame_gloss_logits: torch.Tensor | None = None  # (B, T, G) per input frame, from the frame features alone
+    frame_mask: torch.Tensor | None = None  # (B, T) valid frames
 
 
 class SignTranslator(nn.Module):
@@ -80,6 +84,9 @@ class SignTranslator(nn.Module):
         # Sign recognition on the temporal features: rewards the video encoder directly, so it learns
         # signs before the decoder settles into the language prior (Camgoz et al. 2020's joint CTC).
         self.gloss_head = nn.Linear(self.temporal.out_dim, cfg.gloss_vocab_size) if cfg.gloss_vocab_size else None
+        # The same glosses read from each frame alone: the shortest path from a sign's label to the ViT, so a
+        # hand shape is learnt as fast as a frame classifier learns it, not through the temporal blocks and decoder.
+        self.frame_gloss_head = nn.Linear(self.encoder.out_dim, cfg.gloss_vocab_size) if cfg.frame_gloss_head else None
         self.register_buffer("mean", torch.tensor(cfg.pixel_mean).view(1, 1, 3, 1, 1) * 255, persistent=False)
         self.register_buffer("std", torch.tensor(cfg.pixel_std).view(1, 1, 3, 1, 1) * 255, persistent=False)
 
@@ -97,9 +104,13 @@ class SignTranslator(nn.Module):
     def forward_temporal(self, frames: torch.Tensor, frame_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Normalised frames (B, T, 3, H, W), or cached per-frame features (B, T, D) -> temporal features (B, T', D)
         and their mask (B, T')."""
+        return self._encode(frames, frame_mask)[1:]
+
+    def _encode(self, frames: torch.Tensor, frame_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(per-frame features (B, T, D), temporal features (B, T', D'), their mask (B, T'))."""
         keep = self.motion_keep(frames.shape[0], frames.device)
         features = frames * frame_mask[..., None] if frames.dim() == 3 else self.encoder(frames, frame_mask, keep)
-        return self.temporal(features, frame_mask, keep)
+        return features, *self.temporal(features, frame_mask, keep)
 
     def motion_keep(self, batch: int, device: torch.device) -> torch.Tensor | None:
         """Motion dropout (training only): (B,) 1 for clips that keep their motion inputs, 0 for clips shown
@@ -116,10 +127,11 @@ class SignTranslator(nn.Module):
 
     def forward(self, frames: torch.Tensor, frame_mask: torch.Tensor, tokens: torch.Tensor) -> TranslatorOutput:
         """Teacher-forced logits for tokens[:, :-1] predicting tokens[:, 1:], and gloss logits if any."""
-        features, mask = self.forward_temporal(frames, frame_mask)
+        frame_features, features, mask = self._encode(frames, frame_mask)
         memory, memory_mask = self.pooling(features, mask)
         gloss_logits = self.gloss_head(features) if self.gloss_head is not None else None
-        return TranslatorOutput(self.decoder(tokens[:, :-1], memory, memory_mask), gloss_logits, mask)
+        frame_logits = self.frame_gloss_head(frame_features) if self.frame_gloss_head is not None else None
+        return TranslatorOutput(self.decoder(tokens[:, :-1], memory, memory_mask), gloss_logits, mask, frame_logits, frame_mask)
 
     @torch.no_grad()
     def translate(self, frames: torch.Tensor, frame_mask: torch.Tensor, beam_size: int = 1, alpha: float = 1.0,

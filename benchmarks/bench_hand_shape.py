@@ -1,0 +1,123 @@
+"""Can the frame encoder read a held hand shape on a signer it has never seen? Patch embeddings side by side.
+
+    .venv/bin/python benchmarks/bench_hand_shape.py [--steps 400] [--seeds 0 1] [--stems strided pooled:12 ...]
+
+The six greetings of `isltk synth --style signing` are held still, and pairs of them differ only by hand
+shape at one place (HELLO/BYE: flat vs O hands at the waist; SORRY/GOOD-MORNING: flat vs spread at the
+forehead). This renders one frame of each greeting for the 12 training signers (8 clips each) and for the 6
+unseen val/test signers, cropped and resized as `prepare` does and JPEG-compressed (a video codec's loss),
+then trains the preset's frame encoder (configs/signing.yaml: ViT + patch grid) with a linear classifier on
+the training signers (shift, zoom and colour jitter) and prints accuracy on the unseen signers, per stem,
+measured side by side in one run, with the encoder's training time per step. It isolates the frame encoder:
+the learning test (bench_learning.py) shows what the whole translator makes of it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch import nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from isltk.config import load_config  # noqa: E402
+from isltk.data.signing import GREETINGS, SIGNERS, make_signer, render  # noqa: E402
+from isltk.models.encoder import VideoEncoder  # noqa: E402
+from isltk.models.translator import IMAGENET_MEAN, IMAGENET_STD  # noqa: E402
+
+STEMS = {"patch": ["encoder.conv_stem=false"], "strided": ["encoder.conv_stem=strided"],
+         "pooled": ["encoder.conv_stem=pooled"]}
+
+
+def greeting_frames(signers: list[int], clips: int, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    images, labels = [], []
+    for signer_id in signers:
+        signer = make_signer(signer_id)
+        for clip in range(clips):
+            for label, gloss in enumerate(GREETINGS):
+                frame = render((gloss,), signer, seed=1000 * signer_id + 10 * clip + label)[0]
+                height, width = frame.shape[:2]
+                side = min(height, width)
+                top, left = (height - side) // 2, (width - side) // 2
+                frame = cv2.resize(frame[top : top + side, left : left + side], (size, size), interpolation=cv2.INTER_AREA)
+                _, jpeg = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 80])
+                images.append(cv2.imdecode(jpeg, cv2.IMREAD_UNCHANGED))
+                labels.append(label)
+    return torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float() / 255, torch.tensor(labels)
+
+
+def jitter(images: torch.Tensor, strength: float, generator: torch.Generator) -> torch.Tensor:
+    """Per image: zoom x(1 +- 0.6 strength), shift +- 0.4 strength of the half-width, RGB gains x(1 +- strength)."""
+    n = len(images)
+    zoom = 1 + (torch.rand(n, generator=generator) * 2 - 1) * 0.6 * strength
+    theta = torch.zeros(n, 2, 3)
+    theta[:, 0, 0] = theta[:, 1, 1] = 1 / zoom
+    theta[:, :, 2] = (torch.rand(n, 2, generator=generator) * 2 - 1) * 0.4 * strength
+    grid = nn.functional.affine_grid(theta, list(images.shape), align_corners=False)
+    images = nn.functional.grid_sample(images, grid, padding_mode="border", align_corners=False)
+    return (images * (1 + (torch.rand(n, 3, 1, 1, generator=generator) * 2 - 1) * strength)).clamp(0, 1)
+
+
+def train_and_score(overrides: list[str], seed: int, steps: int, train: tuple, unseen: tuple) -> tuple[float, float, float]:
+    cfg = load_config("configs/signing.yaml", overrides)
+    torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed)
+    encoder = VideoEncoder(cfg.encoder, cfg.data.image_size)
+    head = nn.Linear(encoder.out_dim, len(GREETINGS))
+    optimizer = torch.optim.AdamW([*encoder.parameters(), *head.parameters()], lr=1e-3, weight_decay=0.01)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=1e-3, total_steps=steps, pct_start=0.1)
+    mean, std = torch.tensor(IMAGENET_MEAN)[:, None, None], torch.tensor(IMAGENET_STD)[:, None, None]
+
+    def logits(images: torch.Tensor) -> torch.Tensor:  # one-frame clips
+        return head(encoder(((images - mean) / std)[:, None], torch.ones(len(images), 1, dtype=torch.bool))[:, 0])
+
+    def accuracy(images: torch.Tensor, labels: torch.Tensor) -> float:
+        encoder.eval()
+        with torch.no_grad():
+            right = (logits(images).argmax(-1) == labels).float().mean().item()
+        encoder.train()
+        return right
+
+    started = time.perf_counter()
+    for _ in range(steps):
+        pick = torch.randint(len(train[0]), (32,), generator=generator)
+        loss = nn.functional.cross_entropy(logits(jitter(train[0][pick], 0.25, generator)), train[1][pick])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+    per_step = (time.perf_counter() - started) / steps
+    return accuracy(*unseen), accuracy(*train), per_step
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", type=int, default=400)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    parser.add_argument("--stems", nargs="+", default=["strided", "pooled:12", "pooled:24"],
+                        help="patch | strided | pooled[:first-conv width]")
+    args = parser.parse_args()
+    torch.set_num_threads(min(2, torch.get_num_threads()))
+    size = load_config("configs/signing.yaml").data.image_size
+    train = greeting_frames(list(SIGNERS["train"]), 8, size)
+    unseen = greeting_frames([*SIGNERS["val"], *SIGNERS["test"]], 8, size)
+    print(f"{len(train[1])} training frames (12 signers), {len(unseen[1])} frames of 6 unseen signers, {size} px; "
+          f"{args.steps} steps of 32, seeds {args.seeds}")
+    print(f"{'stem':12s} {'unseen signers':>22s} {'training signers':>18s} {'s/step':>8s}")
+    for stem in args.stems:
+        name, _, width = stem.partition(":")
+        overrides = STEMS[name] + ([f"encoder.conv_stem_width={width}"] if width else [])
+        runs = [train_and_score(overrides, seed, args.steps, train, unseen) for seed in args.seeds]
+        unseen_acc = [100 * r[0] for r in runs]
+        print(f"{stem:12s} {statistics.mean(unseen_acc):6.1f}% ({' / '.join(f'{a:.1f}' for a in unseen_acc)}) "
+              f"{statistics.mean(100 * r[1] for r in runs):17.1f}% {statistics.mean(r[2] for r in runs):8.3f}")
+
+
+if __name__ == "__main__":
+    main()
