@@ -85,4 +85,4 @@ def test_invalid_yaml_names_line(tmp_path: Path) -> None:
 
 def test_frame_gloss_loss_needs_the_gloss_loss() -> None:
     with pytest.raises(ConfigError, match="frame_gloss_loss_weight"):
-        load_config("configs/signing.yaml", ["training.gloss_loss_weight=0"])
+        load_config("configs/signing.yaml", ["training.gloss_loss_weight=0", "training.frame_gloss_loss_weight=0.5"])
