@@ -115,9 +115,10 @@ class EncoderConfig(StrictModel):
 
     @model_validator(mode="after")
     def _check(self) -> EncoderConfig:
-        if self.conv_stem and self.patch_size % (8 if self.conv_stem == "pooled" else 4):
-            raise ValueError(f"encoder.conv_stem {self.conv_stem} needs encoder.patch_size divisible by "
-                             f"{8 if self.conv_stem == 'pooled' else 4} (got {self.patch_size})")
+        stem_stride = 8 if self.conv_stem == "pooled" else 4
+        if self.conv_stem and self.patch_size % stem_stride:
+            raise ValueError(f"encoder.conv_stem {self.conv_stem} needs encoder.patch_size divisible by {stem_stride} "
+                             f"(got {self.patch_size})")
         if (self.conv_stem or self.motion_channels) and self.pretrained:
             raise ValueError("encoder.conv_stem / encoder.motion_channels change the patch embedding, so encoder.pretrained "
                              "weights cannot load; use one or the other")
