@@ -1,15 +1,17 @@
-"""Can the frame encoder read a held hand shape on a signer it has never seen? Patch embeddings side by side.
+"""Can the frame encoder read a held hand shape on a signer it has never seen? Frame encoders side by side.
 
-    .venv/bin/python benchmarks/bench_hand_shape.py [--steps 400] [--seeds 0 1] [--stems strided pooled:12 ...]
+    .venv/bin/python benchmarks/bench_hand_shape.py [--steps 400] [--seeds 0 1] [--variants "" encoder.conv_stem=strided ...]
 
 The six greetings of `isltk synth --style signing` are held still, and pairs of them differ only by hand
 shape at one place (HELLO/BYE: flat vs O hands at the waist; SORRY/GOOD-MORNING: flat vs spread at the
 forehead). This renders one frame of each greeting for the 12 training signers (8 clips each) and for the 6
 unseen val/test signers, cropped and resized as `prepare` does and JPEG-compressed (a video codec's loss),
 then trains the preset's frame encoder (configs/signing.yaml: ViT + patch grid) with a linear classifier on
-the training signers (shift, zoom and colour jitter) and prints accuracy on the unseen signers, per stem,
+the training signers (shift, zoom and colour jitter) and prints accuracy on the unseen signers, per variant,
 measured side by side in one run, with the encoder's training time per step. It isolates the frame encoder:
-the learning test (bench_learning.py) shows what the whole translator makes of it.
+the learning test (bench_learning.py) shows what the whole translator makes of it. A variant is a
+comma-separated list of config overrides on configs/signing.yaml ("" is the preset as shipped); frames are
+rendered at each variant's data.image_size.
 """
 
 from __future__ import annotations
@@ -30,9 +32,6 @@ from isltk.config import load_config  # noqa: E402
 from isltk.data.signing import GREETINGS, SIGNERS, make_signer, render  # noqa: E402
 from isltk.models.encoder import VideoEncoder  # noqa: E402
 from isltk.models.translator import IMAGENET_MEAN, IMAGENET_STD  # noqa: E402
-
-STEMS = {"patch": ["encoder.conv_stem=false"], "strided": ["encoder.conv_stem=strided"],
-         "pooled": ["encoder.conv_stem=pooled"]}
 
 
 def greeting_frames(signers: list[int], clips: int, size: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -64,8 +63,7 @@ def jitter(images: torch.Tensor, strength: float, generator: torch.Generator) ->
     return (images * (1 + (torch.rand(n, 3, 1, 1, generator=generator) * 2 - 1) * strength)).clamp(0, 1)
 
 
-def train_and_score(overrides: list[str], seed: int, steps: int, train: tuple, unseen: tuple) -> tuple[float, float, float]:
-    cfg = load_config("configs/signing.yaml", overrides)
+def train_and_score(cfg, seed: int, steps: int, train: tuple, unseen: tuple) -> tuple[float, float, float]:
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     encoder = VideoEncoder(cfg.encoder, cfg.data.image_size)
@@ -100,23 +98,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=400)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
-    parser.add_argument("--stems", nargs="+", default=["strided", "pooled:12", "pooled:24"],
-                        help="patch | strided | pooled[:first-conv width]")
+    parser.add_argument("--variants", nargs="+", default=["encoder.conv_stem=strided", ""],
+                        help='comma-separated config overrides per variant; "" = configs/signing.yaml as shipped')
     args = parser.parse_args()
     torch.set_num_threads(min(2, torch.get_num_threads()))
-    size = load_config("configs/signing.yaml").data.image_size
-    train = greeting_frames(list(SIGNERS["train"]), 8, size)
-    unseen = greeting_frames([*SIGNERS["val"], *SIGNERS["test"]], 8, size)
-    print(f"{len(train[1])} training frames (12 signers), {len(unseen[1])} frames of 6 unseen signers, {size} px; "
-          f"{args.steps} steps of 32, seeds {args.seeds}")
-    print(f"{'stem':12s} {'unseen signers':>22s} {'training signers':>18s} {'s/step':>8s}")
-    for stem in args.stems:
-        name, _, width = stem.partition(":")
-        overrides = STEMS[name] + ([f"encoder.conv_stem_width={width}"] if width else [])
-        runs = [train_and_score(overrides, seed, args.steps, train, unseen) for seed in args.seeds]
+    frames: dict[int, tuple[tuple, tuple]] = {}
+    print(f"one frame per greeting clip: 12 training signers x 8 clips, 6 unseen signers x 8 clips; "
+          f"{args.steps} steps of 32 frames, seeds {args.seeds}")
+    print(f"{'variant':52s} {'px':>4s} {'unseen signers':>22s} {'training signers':>17s} {'s/step':>7s}")
+    for variant in args.variants:
+        cfg = load_config("configs/signing.yaml", [o for o in variant.split(",") if o])
+        size = cfg.data.image_size
+        if size not in frames:
+            frames[size] = (greeting_frames(list(SIGNERS["train"]), 8, size),
+                            greeting_frames([*SIGNERS["val"], *SIGNERS["test"]], 8, size))
+        runs = [train_and_score(cfg, seed, args.steps, *frames[size]) for seed in args.seeds]
         unseen_acc = [100 * r[0] for r in runs]
-        print(f"{stem:12s} {statistics.mean(unseen_acc):6.1f}% ({' / '.join(f'{a:.1f}' for a in unseen_acc)}) "
-              f"{statistics.mean(100 * r[1] for r in runs):17.1f}% {statistics.mean(r[2] for r in runs):8.3f}")
+        print(f"{variant or 'preset':52s} {size:4d} {statistics.mean(unseen_acc):6.1f}% "
+              f"({' / '.join(f'{a:.1f}' for a in unseen_acc)}) {statistics.mean(100 * r[1] for r in runs):16.1f}% "
+              f"{statistics.mean(r[2] for r in runs):7.3f}", flush=True)
 
 
 if __name__ == "__main__":
