@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from isltk.config import load_config  # noqa: E402
+from isltk.config import Config, load_config  # noqa: E402
 from isltk.data.signing import GREETINGS, SIGNERS, make_signer, render  # noqa: E402
 from isltk.models.encoder import VideoEncoder  # noqa: E402
 from isltk.models.translator import IMAGENET_MEAN, IMAGENET_STD  # noqa: E402
@@ -63,7 +63,7 @@ def jitter(images: torch.Tensor, strength: float, generator: torch.Generator) ->
     return (images * (1 + (torch.rand(n, 3, 1, 1, generator=generator) * 2 - 1) * strength)).clamp(0, 1)
 
 
-def train_and_score(cfg, seed: int, steps: int, train: tuple, unseen: tuple) -> tuple[float, float, float]:
+def train_and_score(cfg: Config, seed: int, steps: int, train: tuple, unseen: tuple) -> tuple[float, float, float]:
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     encoder = VideoEncoder(cfg.encoder, cfg.data.image_size)
@@ -103,15 +103,16 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(min(2, torch.get_num_threads()))
     frames: dict[int, tuple[tuple, tuple]] = {}
-    print(f"one frame per greeting clip: 12 training signers x 8 clips, 6 unseen signers x 8 clips; "
+    train_signers, unseen_signers = list(SIGNERS["train"]), [*SIGNERS["val"], *SIGNERS["test"]]
+    print(f"one frame per greeting clip: {len(train_signers)} training signers x 8 clips, {len(unseen_signers)} unseen "
+          f"signers x 8 clips; "
           f"{args.steps} steps of 32 frames, seeds {args.seeds}")
     print(f"{'variant':52s} {'px':>4s} {'unseen signers':>22s} {'training signers':>17s} {'s/step':>7s}")
     for variant in args.variants:
         cfg = load_config("configs/signing.yaml", [o for o in variant.split(",") if o])
         size = cfg.data.image_size
         if size not in frames:
-            frames[size] = (greeting_frames(list(SIGNERS["train"]), 8, size),
-                            greeting_frames([*SIGNERS["val"], *SIGNERS["test"]], 8, size))
+            frames[size] = (greeting_frames(train_signers, 8, size), greeting_frames(unseen_signers, 8, size))
         runs = [train_and_score(cfg, seed, args.steps, *frames[size]) for seed in args.seeds]
         unseen_acc = [100 * r[0] for r in runs]
         print(f"{variant or 'preset':52s} {size:4d} {statistics.mean(unseen_acc):6.1f}% "
