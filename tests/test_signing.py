@@ -44,6 +44,27 @@ def test_signs_differ_only_in_form_and_greetings_are_held() -> None:
     assert len(frames) >= 20 and np.abs(frames - frames.mean(0)).mean() < 6  # only camera noise moves
 
 
+def test_every_sign_of_every_signer_is_inside_the_frames_central_square() -> None:
+    """Measured from pixels: where a clip's frames differ from the signer's still body, for the signs that reach
+    highest (forehead) and widest (side), every train/val/test signer. A forehead sign cut off at the frame's top
+    (half the training signers once) makes SORRY and GOOD-MORNING look alike: labels no model can learn."""
+    from isltk.data.signing import Body
+
+    table = lexicon()
+    extremes = [g for g, sign in table.items() if sign.location in ("forehead", "side")]
+    for signer_id in [i for split in SIGNERS.values() for i in split]:
+        signer = make_signer(signer_id)
+        width, height = signer.size
+        side = min(width, height)
+        left, top = (width - side) // 2, (height - side) // 2
+        for seed, gloss in enumerate(extremes):
+            still = Body(signer, np.random.default_rng(seed)).image.astype(np.int16)  # render's backdrop for this seed
+            for frame in render((gloss,), signer, seed=seed)[::3]:
+                rows, cols = np.nonzero(np.abs(frame.astype(np.int16) - still).max(-1) > 40)
+                assert len(rows), (signer_id, gloss)
+                assert rows.min() > top and left < cols.min() and cols.max() < left + side - 1, (signer_id, gloss)
+
+
 def test_every_split_holds_the_same_share_of_greetings() -> None:
     """Val/test reject most sentences (they need an unseen pair); greetings must not fill the gap."""
     import random

@@ -168,15 +168,40 @@ class Signer:
     size: tuple[int, int]
 
 
+# The signing space in signer units about the body centre (x towards either side, y down): the highest a
+# hand reaches (forehead, moved up, fingertips, pose jitter), the lowest a sign goes (a circle at the waist),
+# the widest (a spread hand moved outward at the side).
+SPACE_TOP, SPACE_BOTTOM, SPACE_HALF_WIDTH = 2.5, 1.35, 1.65
+UNIT_PER_SIDE = 0.27  # signer unit (shoulder to chin, about) per side of the frame's central square at scale 1
+MARGIN = 0.015  # of the frame's side: space between the signing space and the frame's edge
+
+
 def make_signer(seed: int) -> Signer:
+    """A signer framed as sign-language corpora are: the whole signing space, from fingertips raised above the
+    forehead to a circle at the waist, inside the frame's central square (what `prepare`'s crop keeps).
+    Signers differ in size and in where they stand within that constraint. (Before, half the training signers
+    held their forehead signs partly above the frame: their SORRY and GOOD-MORNING looked alike.)"""
     rng = random.Random(seed * 7919 + 17)
     tone = rng.choice(SKIN_TONES)
     skin = tuple(int(np.clip(c + rng.randint(-12, 12), 0, 255)) for c in tone)
     clothing = tuple(rng.randint(20, 200) for _ in range(3))
     background = tuple(rng.randint(40, 220) for _ in range(3))
-    return Signer(skin, clothing, background, rng.choice(["plain", "stripes", "checks", "gradient", "noise"]),  # type: ignore[arg-type]
-                  rng.uniform(0.85, 1.1), (rng.uniform(-0.08, 0.08), rng.uniform(-0.04, 0.05)), rng.uniform(0.8, 1.25),
-                  rng.choice(SIZES))
+    texture = rng.choice(["plain", "stripes", "checks", "gradient", "noise"])
+    scale, place_x, place_y = rng.uniform(0.76, 0.92), rng.random(), rng.random()
+    speed, size = rng.uniform(0.8, 1.25), rng.choice(SIZES)
+    width, height = size
+    side = min(width, height)
+    unit = side * UNIT_PER_SIDE * scale
+    # Where the body centre may stand (pixels) so that the signing space stays inside the central square.
+    left, top = (width - side) / 2 + MARGIN * side, (height - side) / 2 + MARGIN * side
+    x_range = (left + SPACE_HALF_WIDTH * unit, left + side * (1 - 2 * MARGIN) - SPACE_HALF_WIDTH * unit)
+    y_range = (top + SPACE_TOP * unit, top + side * (1 - 2 * MARGIN) - SPACE_BOTTOM * unit)
+    if x_range[0] > x_range[1] or y_range[0] > y_range[1]:
+        raise AssertionError(f"signer {seed}: scale {scale:.2f} leaves no room for the signing space")  # a bug, not input
+    centre_x = x_range[0] + place_x * (x_range[1] - x_range[0])
+    centre_y = y_range[0] + place_y * (y_range[1] - y_range[0])
+    return Signer(skin, clothing, background, texture, scale,  # type: ignore[arg-type]
+                  (centre_x / width - 0.5, centre_y / height - 0.56), speed, size)
 
 
 def _backdrop(signer: Signer, rng: np.random.Generator) -> np.ndarray:
@@ -200,7 +225,7 @@ class Body:
 
     def __init__(self, signer: Signer, rng: np.random.Generator) -> None:
         width, height = signer.size
-        self.unit = min(width, height) * 0.27 * signer.scale
+        self.unit = min(width, height) * UNIT_PER_SIDE * signer.scale
         self.centre = (width * (0.5 + signer.offset[0]), height * (0.56 + signer.offset[1]))
         self.hand = self.unit * 0.25  # palm radius: a hand with fingers is ~20% of head-to-waist, as in real framing
         self.skin = signer.skin
