@@ -10,7 +10,8 @@ Still not real signing, but every shortcut of the simple corpus (`isltk.data.syn
 - Sentences have 1 to 9 signs in ISL order (TIME SUBJECT PLACE OBJECT ADJ ADJ VERB NOT QUESTION);
   the English has tense, negation, do-support questions and articles ("Did she not buy the big
   red ball at the market yesterday?").
-- Signers differ in skin tone, clothing, background texture, scale, position and signing speed;
+- Signers differ in skin tone, clothing, background texture, scale, position and signing speed, each
+  framed as corpora are (the whole signing space, raised fingertips included, in the frame's centre);
   the val and test splits are signed by **signers never seen in training**, and their sentences
   hold (object, verb) / (subject, verb) pairs that never occur in training.
 
