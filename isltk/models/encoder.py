@@ -19,9 +19,10 @@ from isltk.errors import CheckpointError
 
 
 class _ChannelsLastStem(PatchEmbed):
-    """Runs the conv stack on channels-last images: oneDNN's CPU convolutions (and cuDNN's under mixed
-    precision) skip a layout reorder per conv, ~1.4-1.7x faster stem forward + backward on 2 CPU cores
-    (216 frames, 72 and 96 px); the output tokens are the same."""
+    """Runs the conv stack on channels-last images: oneDNN's CPU convolutions then skip a layout reorder per
+    conv, 2.0x (72 px) and 1.6x (96 px) faster stem forward + backward on 2 CPU cores (benchmarks/bench_stem.py);
+    the output tokens are the same. On CUDA it is the layout tensor-core convolutions prefer (not measured
+    here: no GPU)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return super().forward(x.contiguous(memory_format=torch.channels_last))
