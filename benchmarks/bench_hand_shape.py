@@ -28,7 +28,8 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from isltk.config import Config, load_config  # noqa: E402
+from benchmarks.common import signing_variant  # noqa: E402
+from isltk.config import Config  # noqa: E402
 from isltk.data.signing import GREETINGS, SIGNERS, make_signer, render  # noqa: E402
 from isltk.models.encoder import VideoEncoder  # noqa: E402
 from isltk.models.translator import IMAGENET_MEAN, IMAGENET_STD  # noqa: E402
@@ -109,7 +110,7 @@ def main() -> None:
           f"{args.steps} steps of 32 frames, seeds {args.seeds}")
     print(f"{'variant':52s} {'px':>4s} {'unseen signers':>22s} {'training signers':>17s} {'s/step':>7s}")
     for variant in args.variants:
-        cfg = load_config("configs/signing.yaml", [o for o in variant.split(",") if o])
+        cfg = signing_variant(variant)
         size = cfg.data.image_size
         if size not in frames:
             frames[size] = (greeting_frames(train_signers, 8, size), greeting_frames(unseen_signers, 8, size))

@@ -19,7 +19,7 @@ import torch
 from timm.layers import PatchEmbed
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from isltk.config import load_config  # noqa: E402
+from benchmarks.common import signing_variant  # noqa: E402
 from isltk.models.encoder import stem_layer  # noqa: E402
 
 
@@ -42,7 +42,7 @@ def main() -> None:
     torch.set_num_threads(min(2, torch.get_num_threads()))
     print(f"{'variant':64s} {'px':>4s} {'(N,C,H,W) s':>12s} {'channels-last s':>16s} {'speed-up':>9s}")
     for variant in args.variants:
-        cfg = load_config("configs/signing.yaml", [o for o in variant.split(",") if o])
+        cfg = signing_variant(variant)
         size, channels = cfg.data.image_size, 6 if cfg.encoder.motion_channels else 3
         torch.manual_seed(0)
         stem = stem_layer(cfg.encoder)(img_size=size, patch_size=cfg.encoder.patch_size, in_chans=channels,

@@ -8,9 +8,14 @@ from pathlib import Path
 
 import numpy as np
 
-from isltk.config import Config
+from isltk.config import Config, load_config
 from isltk.data.vocab import Vocabulary
 from isltk.hardware.catalog import CATALOG, GPU
+
+
+def signing_variant(variant: str) -> Config:
+    """configs/signing.yaml with a variant's comma-separated overrides ("" = the preset as shipped)."""
+    return load_config("configs/signing.yaml", [override for override in variant.split(",") if override])
 
 
 def synthetic_cache(cfg: Config, clips: int, seed: int = 0) -> Path:

@@ -13,6 +13,7 @@ from isltk.data.signing import (
     GREETINGS,
     HANDSHAPES,
     SIGNERS,
+    Body,
     english_sentence,
     held_out_pairs,
     lexicon,
@@ -48,8 +49,6 @@ def test_every_sign_of_every_signer_is_inside_the_frames_central_square() -> Non
     """Measured from pixels: where a clip's frames differ from the signer's still body, for the signs that reach
     highest (forehead) and widest (side), every train/val/test signer. A forehead sign cut off at the frame's top
     (half the training signers once) makes SORRY and GOOD-MORNING look alike: labels no model can learn."""
-    from isltk.data.signing import Body
-
     table = lexicon()
     extremes = [g for g, sign in table.items() if sign.location in ("forehead", "side")]
     for signer_id in [i for split in SIGNERS.values() for i in split]:
