@@ -138,6 +138,8 @@ class TemporalConfig(StrictModel):
     motion_dropout: float = Field(0.0, ge=0.0, lt=1.0, description="training only: probability per clip that the "
                                   "model sees no motion (motion input channels and change features zeroed), so it "
                                   "learns to read every sign from what each frame shows, as a held sign requires")
+    frame_gloss_evidence: bool = Field(False, description="the frame gloss head's per-frame sign probabilities go into "
+                                       "the temporal blocks beside the frame features (needs training.frame_gloss_loss_weight > 0)")
     num_temporal_conv: int = Field(4, ge=0)
     hidden_dim: int | None = Field(None, ge=8, description="width of the temporal blocks; default the ViT width")
     kernel_size: int = Field(3, ge=1)
@@ -200,6 +202,10 @@ class TrainingConfig(StrictModel):
         0.0, ge=0.0, description="weight of a per-frame gloss loss on the ViT's frame features: every gloss of a clip "
         "must be named by at least one of its frames (multiple-instance; needs glosses and gloss_loss_weight > 0)"
     )
+    memory_gloss_loss_weight: float = Field(
+        0.0, ge=0.0, description="weight of the same multiple-instance gloss loss on the decoder's memory tokens: what "
+        "the decoder reads must name the clip's signs (needs glosses and gloss_loss_weight > 0)"
+    )
     max_frames_per_batch: int = Field(0, ge=0, description="time-based mode: fill a batch up to this many padded frames "
                                       "instead of batch_size clips (0 = batch_size clips)")
     temporal_jitter: bool = True
@@ -237,9 +243,13 @@ class Config(StrictModel):
             raise ValueError(
                 f"data.image_size ({self.data.image_size}) must be divisible by encoder.patch_size ({self.encoder.patch_size})"
             )
-        if self.training.frame_gloss_loss_weight > 0 and self.training.gloss_loss_weight <= 0:
-            raise ValueError("training.frame_gloss_loss_weight needs the gloss vocabulary that training.gloss_loss_weight > 0 "
-                             "loads; set both (e.g. 1.0 and 0.5) or set frame_gloss_loss_weight to 0")
+        if self.temporal.frame_gloss_evidence and self.training.frame_gloss_loss_weight <= 0:
+            raise ValueError("temporal.frame_gloss_evidence reads the frame gloss head that training.frame_gloss_loss_weight > 0 "
+                             "trains; set it (e.g. 1.0) or set frame_gloss_evidence to false")
+        for key in ("frame_gloss_loss_weight", "memory_gloss_loss_weight"):
+            if getattr(self.training, key) > 0 and self.training.gloss_loss_weight <= 0:
+                raise ValueError(f"training.{key} needs the gloss vocabulary that training.gloss_loss_weight > 0 "
+                                 f"loads; set both (e.g. 1.0 and 0.5) or set {key} to 0")
         return self
 
 

@@ -86,3 +86,14 @@ def test_invalid_yaml_names_line(tmp_path: Path) -> None:
 def test_frame_gloss_loss_needs_the_gloss_loss() -> None:
     with pytest.raises(ConfigError, match="frame_gloss_loss_weight"):
         load_config("configs/signing.yaml", ["training.gloss_loss_weight=0", "training.frame_gloss_loss_weight=0.5"])
+
+
+def test_memory_gloss_loss_needs_the_gloss_loss() -> None:
+    with pytest.raises(ConfigError, match="memory_gloss_loss_weight"):
+        load_config("configs/signing.yaml", ["training.gloss_loss_weight=0", "training.frame_gloss_loss_weight=0",
+                                             "training.memory_gloss_loss_weight=0.5"])
+
+
+def test_frame_gloss_evidence_needs_the_frame_gloss_loss() -> None:
+    with pytest.raises(ConfigError, match="frame_gloss_evidence"):
+        load_config("configs/signing.yaml", ["training.frame_gloss_loss_weight=0", "temporal.frame_gloss_evidence=true"])

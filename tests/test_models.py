@@ -12,7 +12,7 @@ from isltk.models.objective import objective
 from isltk.models.presets import PRESETS, preset_model_config
 from isltk.models.search import beam_search, greedy_search
 from isltk.models.summary import summarize
-from isltk.models.translator import BOS_ID, EOS_ID, ModelConfig, SignTranslator, build_model
+from isltk.models.translator import BOS_ID, EOS_ID, ModelConfig, SignTranslator, TranslatorOutput, build_model
 
 
 def tiny_model(seed: int = 0, **decoder) -> SignTranslator:
@@ -383,11 +383,10 @@ def test_motion_dropout_hides_motion_from_some_training_clips_only() -> None:
     assert torch.equal(channels[:, :, :3], video)  # the frames themselves are never touched
 
 
-def test_frame_gloss_loss_names_each_gloss_by_its_best_frame() -> None:
+def test_frame_gloss_loss_names_each_gloss_by_its_best_frames() -> None:
     """Multiple-instance semantics: a gloss is 'present' when any valid frame names it; padded frames and the
     blank take no part; clips without glosses add nothing."""
-    from isltk.models.objective import frame_gloss_mil
-    from isltk.models.translator import TranslatorOutput
+    from isltk.models.objective import gloss_mil
 
     frames, classes = 5, 4  # class 0 is the CTC blank
     logits = torch.full((2, frames, classes), -8.0)
@@ -396,24 +395,42 @@ def test_frame_gloss_loss_names_each_gloss_by_its_best_frame() -> None:
     mask = torch.ones(2, frames, dtype=torch.bool)
     mask[0, 4] = False
     glosses = torch.tensor([[2, 3], [0, 0]])
-    output = TranslatorOutput(torch.zeros(2, 1, 6), None, mask, logits, mask)
-    loss = frame_gloss_mil(output, glosses, torch.tensor([2, 0]))
+    loss = gloss_mil(logits, mask, glosses, torch.tensor([2, 0]))
     # gloss 2 right (~0 nats), gloss 1 rightly absent (~0), gloss 3 missed: its best valid frame says -8 (~8 nats)
     assert loss.item() == pytest.approx(8.0, abs=0.01)
     logits[0, 3, 3] = 8.0  # now a valid frame names gloss 3 as well
-    assert frame_gloss_mil(output, glosses, torch.tensor([2, 0])).item() < 0.01
+    assert gloss_mil(logits, mask, glosses, torch.tensor([2, 0])).item() < 0.01
     logits[1, :, 1] = 8.0  # a clip without glosses contributes nothing, whatever its frames say
-    assert frame_gloss_mil(output, glosses, torch.tensor([2, 0])).item() < 0.01
+    assert gloss_mil(logits, mask, glosses, torch.tensor([2, 0])).item() < 0.01
 
 
-def test_frame_gloss_head_trains_the_frame_encoder_directly() -> None:
+def test_frame_gloss_loss_trains_every_frame_of_a_held_sign() -> None:
+    """A held sign (nearly the same frame throughout) gets its gradient spread over all of its frames, not on
+    one frame per class as a max over time would give."""
+    from isltk.models.objective import gloss_mil
+
     torch.manual_seed(0)
-    cfg = preset_model_config("tiny", vocab_size=20).model_copy(update={"gloss_vocab_size": 9, "frame_gloss_head": True})
+    logits = (0.1 * torch.randn(1, 6, 3)).requires_grad_()  # frames alike up to noise: no ties
+    mask = torch.ones(1, 6, dtype=torch.bool)
+    gloss_mil(logits, mask, torch.tensor([[2]]), torch.tensor([1])).backward()
+    assert logits.grad is not None
+    shares = logits.grad[0, :, 1:].abs() / logits.grad[0, :, 1:].abs().sum(0)
+    assert (shares > 0.1).all()  # every frame gets about a sixth, for the present gloss and the absent one
+
+
+def gloss_head_step(**heads: bool) -> tuple[SignTranslator, TranslatorOutput, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The tiny model with the given gloss heads, one teacher-forced step on two clips: (model, output, tokens,
+    glosses, gloss lengths)."""
+    torch.manual_seed(0)
+    cfg = preset_model_config("tiny", vocab_size=20).model_copy(update={"gloss_vocab_size": 9, **heads})
     model = SignTranslator(cfg).eval()
     video, mask = clip_batch(2, 6)
     tokens = torch.tensor([[BOS_ID, 5, 6, EOS_ID], [BOS_ID, 7, EOS_ID, 0]])
-    glosses, lengths = torch.tensor([[4, 5], [6, 0]]), torch.tensor([2, 1])
-    output = model(video, mask, tokens)
+    return model, model(video, mask, tokens), tokens, torch.tensor([[4, 5], [6, 0]]), torch.tensor([2, 1])
+
+
+def test_frame_gloss_head_trains_the_frame_encoder_directly() -> None:
+    model, output, tokens, glosses, lengths = gloss_head_step(frame_gloss_head=True)
     assert output.frame_gloss_logits is not None and output.frame_gloss_logits.shape == (2, 6, 9)
     without = objective(output, tokens, 0.0, glosses, lengths, gloss_weight=1.0)
     result = objective(output, tokens, 0.0, glosses, lengths, gloss_weight=1.0, frame_gloss_weight=0.5)
@@ -423,6 +440,32 @@ def test_frame_gloss_head_trains_the_frame_encoder_directly() -> None:
     result.frame_gloss.backward()  # the frame loss alone reaches the ViT, not through the temporal blocks
     assert model.frame_gloss_head.weight.grad is not None and model.encoder.vit.patch_embed.proj.weight.grad is not None
     assert all(p.grad is None for p in model.temporal.parameters())
+
+
+def test_memory_gloss_head_trains_what_the_decoder_reads() -> None:
+    model, output, tokens, glosses, lengths = gloss_head_step(memory_gloss_head=True)
+    assert output.memory_gloss_logits is not None and output.memory_mask is not None
+    assert output.memory_gloss_logits.shape == (*output.memory_mask.shape, 9)
+    without = objective(output, tokens, 0.0, glosses, lengths, gloss_weight=1.0)
+    result = objective(output, tokens, 0.0, glosses, lengths, gloss_weight=1.0, memory_gloss_weight=0.5)
+    assert without.memory_gloss is None and result.memory_gloss is not None and result.memory_gloss.item() > 0
+    torch.testing.assert_close(result.total, without.total + 0.5 * result.memory_gloss)
+    model.zero_grad()
+    result.memory_gloss.backward()  # through the pooling and temporal blocks to the ViT; the decoder is not involved
+    assert model.pooling.out.weight.grad is not None and model.encoder.vit.patch_embed.proj.weight.grad is not None
+    assert all(p.grad is None for p in model.decoder.parameters())
+
+
+def test_frame_gloss_evidence_feeds_the_frame_heads_reading_to_the_temporal_blocks() -> None:
+    torch.manual_seed(0)
+    base = preset_model_config("tiny", vocab_size=20).model_copy(update={"gloss_vocab_size": 9, "frame_gloss_head": True})
+    cfg = base.model_copy(update={"temporal": base.temporal.model_copy(update={"frame_gloss_evidence": True})})
+    plain, model = SignTranslator(base).eval(), SignTranslator(cfg).eval()
+    assert model.temporal.proj.in_features - plain.temporal.proj.in_features in (9, 18)  # 18: held and change halves
+    video, mask = clip_batch(2, 6)
+    tokens = torch.tensor([[BOS_ID, 5, 6, EOS_ID], [BOS_ID, 7, EOS_ID, 0]])
+    model(video, mask, tokens).logits.sum().backward()  # the translation loss alone now trains the frame head too
+    assert model.frame_gloss_head.weight.grad is not None and model.frame_gloss_head.weight.grad.abs().sum() > 0
 
 
 def test_pooled_conv_stem_keeps_the_patch_grid_and_needs_patches_of_8() -> None:

@@ -94,7 +94,8 @@ def trace_phases(model_cfg: ModelConfig, batch: int, frames: int, amp: bool, gra
         tokens = torch.full((batch, length), 5, dtype=torch.long)
 
         settings = StepSettings(torch.bfloat16 if amp else None, False, model_cfg.decoder.label_smoothing,
-                                training.gloss_loss_weight, training.max_grad_norm, training.frame_gloss_loss_weight)
+                                training.gloss_loss_weight, training.max_grad_norm, training.frame_gloss_loss_weight,
+                                training.memory_gloss_loss_weight)
 
         for group in optimizer.param_groups:  # the state every step after the first starts with
             for p in group["params"]:

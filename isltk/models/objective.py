@@ -23,6 +23,7 @@ class Objective:
     tokens: torch.Tensor  # target tokens counted
     gloss: torch.Tensor | None  # summed CTC loss over clips that have glosses (nats), or None
     frame_gloss: torch.Tensor | None = None  # summed per-frame (multiple-instance) gloss loss (nats), or None
+    memory_gloss: torch.Tensor | None = None  # summed per-memory-token (multiple-instance) gloss loss (nats), or None
 
 
 def gloss_ctc(output: TranslatorOutput, glosses: torch.Tensor, gloss_lengths: torch.Tensor) -> torch.Tensor:
@@ -34,13 +35,16 @@ def gloss_ctc(output: TranslatorOutput, glosses: torch.Tensor, gloss_lengths: to
     return (per_clip * (gloss_lengths > 0)).sum()
 
 
-def frame_gloss_mil(output: TranslatorOutput, glosses: torch.Tensor, gloss_lengths: torch.Tensor) -> torch.Tensor:
-    """Summed multiple-instance loss of the clips that have glosses: for every gloss class, the clip's most
-    confident frame (max over time) says whether the clip holds that sign (binary cross-entropy, summed over
-    the classes). A held sign is named by all of its frames; a sign in a sentence by the frames it occupies,
-    which the max finds without any alignment. The blank class (0) takes no part."""
-    assert output.frame_gloss_logits is not None and output.frame_mask is not None
-    logits = output.frame_gloss_logits.float().masked_fill(~output.frame_mask[..., None], float("-inf")).amax(1)
+def gloss_mil(step_logits: torch.Tensor, step_mask: torch.Tensor, glosses: torch.Tensor, gloss_lengths: torch.Tensor) -> torch.Tensor:
+    """Summed multiple-instance loss of the clips that have glosses, from per-step gloss logits (B, T, G) (frames
+    or memory tokens): for every gloss class, a soft maximum of the steps' logits (log-mean-exp over time) says
+    whether the clip holds that sign (binary cross-entropy, summed over the classes). A sign in a sentence is
+    found by the steps it occupies without any alignment, as a max would; unlike a max, whose gradient reaches
+    one step per class, every frame of a held sign is trained, in proportion to how strongly it names the
+    sign. The blank class (0) takes no part."""
+    valid = step_mask[..., None]
+    steps = valid.sum(1).clamp_min(1).float()
+    logits = step_logits.float().masked_fill(~valid, float("-inf")).logsumexp(1) - steps.log()
     present = torch.zeros_like(logits).scatter_(1, glosses, 1.0)  # gloss padding is 0, the blank: dropped next
     logits, present = logits[:, 1:], present[:, 1:]
     per_clip = F.binary_cross_entropy_with_logits(logits, present, reduction="none").sum(1)
@@ -48,17 +52,22 @@ def frame_gloss_mil(output: TranslatorOutput, glosses: torch.Tensor, gloss_lengt
 
 
 def objective(output: TranslatorOutput, tokens: torch.Tensor, label_smoothing: float, glosses: torch.Tensor | None = None,
-              gloss_lengths: torch.Tensor | None = None, gloss_weight: float = 0.0, frame_gloss_weight: float = 0.0) -> Objective:
+              gloss_lengths: torch.Tensor | None = None, gloss_weight: float = 0.0, frame_gloss_weight: float = 0.0,
+              memory_gloss_weight: float = 0.0) -> Objective:
     translation, count = sequence_loss(output.logits, tokens[:, 1:], PAD_ID, label_smoothing)
-    gloss = frame_gloss = None
+    gloss = frame_gloss = memory_gloss = None
     has_glosses = glosses is not None and gloss_lengths is not None
     if output.gloss_logits is not None and has_glosses and gloss_weight > 0:
         gloss = gloss_ctc(output, glosses, gloss_lengths)
-    if output.frame_gloss_logits is not None and has_glosses and frame_gloss_weight > 0:
-        frame_gloss = frame_gloss_mil(output, glosses, gloss_lengths)
+    if output.frame_gloss_logits is not None and output.frame_mask is not None and has_glosses and frame_gloss_weight > 0:
+        frame_gloss = gloss_mil(output.frame_gloss_logits, output.frame_mask, glosses, gloss_lengths)
+    if output.memory_gloss_logits is not None and output.memory_mask is not None and has_glosses and memory_gloss_weight > 0:
+        memory_gloss = gloss_mil(output.memory_gloss_logits, output.memory_mask, glosses, gloss_lengths)
     total = translation
     if gloss is not None:
         total = total + gloss_weight * gloss
     if frame_gloss is not None:
         total = total + frame_gloss_weight * frame_gloss
-    return Objective(total, translation, count, gloss, frame_gloss)
+    if memory_gloss is not None:
+        total = total + memory_gloss_weight * memory_gloss
+    return Objective(total, translation, count, gloss, frame_gloss, memory_gloss)

@@ -34,6 +34,7 @@ class ModelConfig(StrictModel):
     vocab_size: int = Field(ge=5)
     gloss_vocab_size: int = Field(0, ge=0, description="CTC gloss head over the temporal features; 0 = none")
     frame_gloss_head: bool = Field(False, description="a gloss head on each frame's features (multiple-instance loss)")
+    memory_gloss_head: bool = Field(False, description="a gloss head on the decoder's memory tokens (multiple-instance loss)")
     pixel_mean: tuple[float, float, float] = IMAGENET_MEAN  # resolved at training time, so translate uses the same
     pixel_std: tuple[float, float, float] = IMAGENET_STD
 
@@ -44,6 +45,7 @@ class ModelConfig(StrictModel):
         return cls(encoder=config.encoder, temporal=config.temporal, decoder=config.decoder,
                    image_size=config.data.image_size, vocab_size=vocab_size, gloss_vocab_size=glosses,
                    frame_gloss_head=bool(glosses) and config.training.frame_gloss_loss_weight > 0,
+                   memory_gloss_head=bool(glosses) and config.training.memory_gloss_loss_weight > 0,
                    pixel_mean=mean, pixel_std=std)
 
 
@@ -71,6 +73,8 @@ class TranslatorOutput(NamedTuple):
     feature_mask: torch.Tensor  # (B, T') valid temporal steps
     frame_gloss_logits: torch.Tensor | None = None  # (B, T, G) per input frame, from the frame features alone
     frame_mask: torch.Tensor | None = None  # (B, T) valid frames
+    memory_gloss_logits: torch.Tensor | None = None  # (B, M, G) per decoder memory token
+    memory_mask: torch.Tensor | None = None  # (B, M) valid memory tokens
 
 
 class SignTranslator(nn.Module):
@@ -78,7 +82,10 @@ class SignTranslator(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.encoder = VideoEncoder(cfg.encoder, cfg.image_size)
-        self.temporal = DenseTemporalBlocks(self.encoder.out_dim, cfg.temporal)
+        # With frame_gloss_evidence the temporal blocks also read the frame gloss head's sign probabilities.
+        self.gloss_evidence = cfg.temporal.frame_gloss_evidence and cfg.frame_gloss_head
+        evidence = cfg.gloss_vocab_size if self.gloss_evidence else 0
+        self.temporal = DenseTemporalBlocks(self.encoder.out_dim + evidence, cfg.temporal)
         self.pooling = DenseTemporalAttentionPooling(self.temporal.out_dim, cfg.decoder.hidden_dim, cfg.temporal)
         self.decoder = SentenceDecoder(cfg.decoder, cfg.vocab_size, PAD_ID)
         # Sign recognition on the temporal features: rewards the video encoder directly, so it learns
@@ -87,6 +94,10 @@ class SignTranslator(nn.Module):
         # The same glosses read from each frame alone: the shortest path from a sign's label to the ViT, so a
         # hand shape is learnt as fast as a frame classifier learns it, not through the temporal blocks and decoder.
         self.frame_gloss_head = nn.Linear(self.encoder.out_dim, cfg.gloss_vocab_size) if cfg.frame_gloss_head else None
+        # And from the memory the decoder reads: a held hand shape the frames tell apart was found washed out by
+        # the temporal blocks and pooling (README, "Learning realistic signing"), where only the decoder's
+        # next-word loss, a few tokens per greeting, asked to keep it.
+        self.memory_gloss_head = nn.Linear(cfg.decoder.hidden_dim, cfg.gloss_vocab_size) if cfg.memory_gloss_head else None
         self.register_buffer("mean", torch.tensor(cfg.pixel_mean).view(1, 1, 3, 1, 1) * 255, persistent=False)
         self.register_buffer("std", torch.tensor(cfg.pixel_std).view(1, 1, 3, 1, 1) * 255, persistent=False)
 
@@ -104,13 +115,21 @@ class SignTranslator(nn.Module):
     def forward_temporal(self, frames: torch.Tensor, frame_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Normalised frames (B, T, 3, H, W), or cached per-frame features (B, T, D) -> temporal features (B, T', D)
         and their mask (B, T')."""
-        return self._encode(frames, frame_mask)[1:]
+        _, _, features, mask = self._encode(frames, frame_mask)
+        return features, mask
 
-    def _encode(self, frames: torch.Tensor, frame_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(per-frame features (B, T, D), temporal features (B, T', D'), their mask (B, T'))."""
+    def _encode(self, frames: torch.Tensor, frame_mask: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(per-frame gloss logits (B, T, G) or None, per-frame features (B, T, D), temporal features (B, T', D'),
+        their mask (B, T'))."""
         keep = self.motion_keep(frames.shape[0], frames.device)
         features = frames * frame_mask[..., None] if frames.dim() == 3 else self.encoder(frames, frame_mask, keep)
-        return features, *self.temporal(features, frame_mask, keep)
+        frame_logits = self.frame_gloss_head(features) if self.frame_gloss_head is not None else None
+        temporal_input = features
+        if self.gloss_evidence and frame_logits is not None:
+            # What the frame head, trained on every frame of a held sign, reads: a large, explicit difference
+            # between two hand shapes the frame features hold only as a small one.
+            temporal_input = torch.cat([features, frame_logits.sigmoid() * frame_mask[..., None]], dim=-1)
+        return frame_logits, features, *self.temporal(temporal_input, frame_mask, keep)
 
     def motion_keep(self, batch: int, device: torch.device) -> torch.Tensor | None:
         """Motion dropout (training only): (B,) 1 for clips that keep their motion inputs, 0 for clips shown
@@ -127,11 +146,12 @@ class SignTranslator(nn.Module):
 
     def forward(self, frames: torch.Tensor, frame_mask: torch.Tensor, tokens: torch.Tensor) -> TranslatorOutput:
         """Teacher-forced logits for tokens[:, :-1] predicting tokens[:, 1:], and gloss logits if any."""
-        frame_features, features, mask = self._encode(frames, frame_mask)
+        frame_logits, _, features, mask = self._encode(frames, frame_mask)
         memory, memory_mask = self.pooling(features, mask)
         gloss_logits = self.gloss_head(features) if self.gloss_head is not None else None
-        frame_logits = self.frame_gloss_head(frame_features) if self.frame_gloss_head is not None else None
-        return TranslatorOutput(self.decoder(tokens[:, :-1], memory, memory_mask), gloss_logits, mask, frame_logits, frame_mask)
+        memory_logits = self.memory_gloss_head(memory) if self.memory_gloss_head is not None else None
+        return TranslatorOutput(self.decoder(tokens[:, :-1], memory, memory_mask), gloss_logits, mask, frame_logits, frame_mask,
+                                memory_logits, memory_mask)
 
     @torch.no_grad()
     def translate(self, frames: torch.Tensor, frame_mask: torch.Tensor, beam_size: int = 1, alpha: float = 1.0,

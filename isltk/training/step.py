@@ -26,12 +26,13 @@ class StepSettings:
     gloss_weight: float
     max_grad_norm: float
     frame_gloss_weight: float = 0.0
+    memory_gloss_weight: float = 0.0
 
     @classmethod
     def from_config(cls, cfg: Config, device: torch.device) -> StepSettings:
         dtype, scaler = amp_settings(cfg, device)
         return cls(dtype, scaler, cfg.decoder.label_smoothing, cfg.training.gloss_loss_weight, cfg.training.max_grad_norm,
-                   cfg.training.frame_gloss_loss_weight)
+                   cfg.training.frame_gloss_loss_weight, cfg.training.memory_gloss_loss_weight)
 
 
 def amp_settings(cfg: Config, device: torch.device) -> tuple[torch.dtype | None, bool]:
@@ -71,7 +72,7 @@ def forward_objective(model: torch.nn.Module, frames: torch.Tensor, mask: torch.
     with autocast(frames.device.type, settings.amp_dtype):
         output = model(frames, mask, tokens)
     return objective(output, tokens, settings.label_smoothing, glosses, gloss_lengths, settings.gloss_weight,
-                     settings.frame_gloss_weight)
+                     settings.frame_gloss_weight, settings.memory_gloss_weight)
 
 
 def backward(result: Objective, normaliser: torch.Tensor | float, scaler: torch.amp.GradScaler | None) -> None:
