@@ -40,6 +40,6 @@ bench: $(STAMP)
 clean:
 	rm -rf $(DEMO_DIR) .pytest_cache
 
-# The learning test: realistic synthetic signing (unseen signers), configs/signing.yaml, ~23 min on 2 cores.
+# The learning test: realistic synthetic signing (unseen signers), configs/signing.yaml, ~25 min on 2 cores.
 learning: $(STAMP)
 	$(BIN)/python benchmarks/bench_learning.py
