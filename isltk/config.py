@@ -138,8 +138,6 @@ class TemporalConfig(StrictModel):
     motion_dropout: float = Field(0.0, ge=0.0, lt=1.0, description="training only: probability per clip that the "
                                   "model sees no motion (motion input channels and change features zeroed), so it "
                                   "learns to read every sign from what each frame shows, as a held sign requires")
-    frame_gloss_evidence: bool = Field(False, description="the frame gloss head's per-frame sign probabilities go into "
-                                       "the temporal blocks beside the frame features (needs training.frame_gloss_loss_weight > 0)")
     num_temporal_conv: int = Field(4, ge=0)
     hidden_dim: int | None = Field(None, ge=8, description="width of the temporal blocks; default the ViT width")
     kernel_size: int = Field(3, ge=1)
@@ -243,9 +241,6 @@ class Config(StrictModel):
             raise ValueError(
                 f"data.image_size ({self.data.image_size}) must be divisible by encoder.patch_size ({self.encoder.patch_size})"
             )
-        if self.temporal.frame_gloss_evidence and self.training.frame_gloss_loss_weight <= 0:
-            raise ValueError("temporal.frame_gloss_evidence reads the frame gloss head that training.frame_gloss_loss_weight > 0 "
-                             "trains; set it (e.g. 1.0) or set frame_gloss_evidence to false")
         for key in ("frame_gloss_loss_weight", "memory_gloss_loss_weight"):
             if getattr(self.training, key) > 0 and self.training.gloss_loss_weight <= 0:
                 raise ValueError(f"training.{key} needs the gloss vocabulary that training.gloss_loss_weight > 0 "

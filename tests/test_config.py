@@ -93,7 +93,3 @@ def test_memory_gloss_loss_needs_the_gloss_loss() -> None:
         load_config("configs/signing.yaml", ["training.gloss_loss_weight=0", "training.frame_gloss_loss_weight=0",
                                              "training.memory_gloss_loss_weight=0.5"])
 
-
-def test_frame_gloss_evidence_needs_the_frame_gloss_loss() -> None:
-    with pytest.raises(ConfigError, match="frame_gloss_evidence"):
-        load_config("configs/signing.yaml", ["training.frame_gloss_loss_weight=0", "temporal.frame_gloss_evidence=true"])

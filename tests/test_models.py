@@ -456,18 +456,6 @@ def test_memory_gloss_head_trains_what_the_decoder_reads() -> None:
     assert all(p.grad is None for p in model.decoder.parameters())
 
 
-def test_frame_gloss_evidence_feeds_the_frame_heads_reading_to_the_temporal_blocks() -> None:
-    torch.manual_seed(0)
-    base = preset_model_config("tiny", vocab_size=20).model_copy(update={"gloss_vocab_size": 9, "frame_gloss_head": True})
-    cfg = base.model_copy(update={"temporal": base.temporal.model_copy(update={"frame_gloss_evidence": True})})
-    plain, model = SignTranslator(base).eval(), SignTranslator(cfg).eval()
-    assert model.temporal.proj.in_features - plain.temporal.proj.in_features in (9, 18)  # 18: held and change halves
-    video, mask = clip_batch(2, 6)
-    tokens = torch.tensor([[BOS_ID, 5, 6, EOS_ID], [BOS_ID, 7, EOS_ID, 0]])
-    model(video, mask, tokens).logits.sum().backward()  # the translation loss alone now trains the frame head too
-    assert model.frame_gloss_head.weight.grad is not None and model.frame_gloss_head.weight.grad.abs().sum() > 0
-
-
 def test_pooled_conv_stem_keeps_the_patch_grid_and_needs_patches_of_8() -> None:
     from isltk.config import EncoderConfig
     from isltk.models.encoder import PooledConvStemPatchEmbed

@@ -82,10 +82,7 @@ class SignTranslator(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.encoder = VideoEncoder(cfg.encoder, cfg.image_size)
-        # With frame_gloss_evidence the temporal blocks also read the frame gloss head's sign probabilities.
-        self.gloss_evidence = cfg.temporal.frame_gloss_evidence and cfg.frame_gloss_head
-        evidence = cfg.gloss_vocab_size if self.gloss_evidence else 0
-        self.temporal = DenseTemporalBlocks(self.encoder.out_dim + evidence, cfg.temporal)
+        self.temporal = DenseTemporalBlocks(self.encoder.out_dim, cfg.temporal)
         self.pooling = DenseTemporalAttentionPooling(self.temporal.out_dim, cfg.decoder.hidden_dim, cfg.temporal)
         self.decoder = SentenceDecoder(cfg.decoder, cfg.vocab_size, PAD_ID)
         # Sign recognition on the temporal features: rewards the video encoder directly, so it learns
@@ -115,21 +112,13 @@ class SignTranslator(nn.Module):
     def forward_temporal(self, frames: torch.Tensor, frame_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Normalised frames (B, T, 3, H, W), or cached per-frame features (B, T, D) -> temporal features (B, T', D)
         and their mask (B, T')."""
-        _, _, features, mask = self._encode(frames, frame_mask)
-        return features, mask
+        return self._encode(frames, frame_mask)[1:]
 
-    def _encode(self, frames: torch.Tensor, frame_mask: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(per-frame gloss logits (B, T, G) or None, per-frame features (B, T, D), temporal features (B, T', D'),
-        their mask (B, T'))."""
+    def _encode(self, frames: torch.Tensor, frame_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(per-frame features (B, T, D), temporal features (B, T', D'), their mask (B, T'))."""
         keep = self.motion_keep(frames.shape[0], frames.device)
         features = frames * frame_mask[..., None] if frames.dim() == 3 else self.encoder(frames, frame_mask, keep)
-        frame_logits = self.frame_gloss_head(features) if self.frame_gloss_head is not None else None
-        temporal_input = features
-        if self.gloss_evidence and frame_logits is not None:
-            # What the frame head, trained on every frame of a held sign, reads: a large, explicit difference
-            # between two hand shapes the frame features hold only as a small one.
-            temporal_input = torch.cat([features, frame_logits.sigmoid() * frame_mask[..., None]], dim=-1)
-        return frame_logits, features, *self.temporal(temporal_input, frame_mask, keep)
+        return features, *self.temporal(features, frame_mask, keep)
 
     def motion_keep(self, batch: int, device: torch.device) -> torch.Tensor | None:
         """Motion dropout (training only): (B,) 1 for clips that keep their motion inputs, 0 for clips shown
@@ -146,9 +135,10 @@ class SignTranslator(nn.Module):
 
     def forward(self, frames: torch.Tensor, frame_mask: torch.Tensor, tokens: torch.Tensor) -> TranslatorOutput:
         """Teacher-forced logits for tokens[:, :-1] predicting tokens[:, 1:], and gloss logits if any."""
-        frame_logits, _, features, mask = self._encode(frames, frame_mask)
+        frame_features, features, mask = self._encode(frames, frame_mask)
         memory, memory_mask = self.pooling(features, mask)
         gloss_logits = self.gloss_head(features) if self.gloss_head is not None else None
+        frame_logits = self.frame_gloss_head(frame_features) if self.frame_gloss_head is not None else None
         memory_logits = self.memory_gloss_head(memory) if self.memory_gloss_head is not None else None
         return TranslatorOutput(self.decoder(tokens[:, :-1], memory, memory_mask), gloss_logits, mask, frame_logits, frame_mask,
                                 memory_logits, memory_mask)
