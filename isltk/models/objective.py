@@ -1,5 +1,6 @@
 """The training objective, in one place: label-smoothed translation cross-entropy plus, where the data
-has glosses and `training.gloss_loss_weight` > 0, a CTC gloss-recognition loss on the temporal features.
+has glosses and `training.gloss_loss_weight` > 0, a CTC gloss-recognition loss on the temporal features,
+and optionally multiple-instance gloss losses on the frame features and on the decoder's memory tokens.
 
 The trainer, the memory trace (`hardware/memory.py`) and the GPU probe (`hardware/probe.py`) all call
 `objective`, so what they measure is the step that trains.
