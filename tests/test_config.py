@@ -92,4 +92,3 @@ def test_memory_gloss_loss_needs_the_gloss_loss() -> None:
     with pytest.raises(ConfigError, match="memory_gloss_loss_weight"):
         load_config("configs/signing.yaml", ["training.gloss_loss_weight=0", "training.frame_gloss_loss_weight=0",
                                              "training.memory_gloss_loss_weight=0.5"])
-
