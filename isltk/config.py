@@ -204,6 +204,10 @@ class TrainingConfig(StrictModel):
         0.0, ge=0.0, description="weight of the same multiple-instance gloss loss on the decoder's memory tokens: what "
         "the decoder reads must name the clip's signs (needs glosses and gloss_loss_weight > 0)"
     )
+    repeat_factor_threshold: float = Field(
+        0.0, ge=0.0, le=1.0, description="repeat-factor sampling: a clip whose rarest gloss (or word, without glosses) "
+        "occurs in a fraction f < this of the training clips is drawn sqrt(threshold / f) times per epoch (0 = off)"
+    )
     max_frames_per_batch: int = Field(0, ge=0, description="time-based mode: fill a batch up to this many padded frames "
                                       "instead of batch_size clips (0 = batch_size clips)")
     temporal_jitter: bool = True

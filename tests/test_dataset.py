@@ -11,6 +11,7 @@ from isltk.data.dataset import (
     ShardedBatchSampler,
     collate,
     frame_indices,
+    repeat_factors,
     shift_frames,
 )
 from isltk.data.prepare import prepare_cache
@@ -115,6 +116,37 @@ def test_length_buckets_are_deterministic_distributed_and_resumable() -> None:
     assert list(again) == batches[0][5:]
     again.set_epoch(4)
     assert list(again) != batches[0]
+
+
+def long_tailed_records() -> list[dict]:
+    """90 sentences of two frequent signs and 10 of a rare one (in 10% of the clips)."""
+    return [{"gloss": "YOU EAT", "text_norm": "you eat"}] * 90 + [{"gloss": "SORRY", "text_norm": "sorry"}] * 10
+
+
+def test_repeat_factors_raise_clips_of_rare_signs_only() -> None:
+    records = long_tailed_records()
+    factors = repeat_factors(records, threshold=0.4)
+    assert factors[0] == 1.0 and factors[-1] == pytest.approx(2.0)  # sqrt(0.4 / 0.1)
+    unglossed = [{"text_norm": r["text_norm"]} for r in records]
+    assert repeat_factors(unglossed, threshold=0.4) == factors  # the sentence's words where there are no glosses
+
+
+def test_repeat_factor_sampling_draws_rare_clips_more_each_with_its_own_augmentation(prepared: Path) -> None:
+    records = long_tailed_records()
+    factors = [1.0] * 90 + [2.5] * 10
+    sampler = ShardedBatchSampler(100, 4, seed=3, repeats=factors, lengths=spread_lengths(100), max_frames=0)
+    drawn = [i for batch in sampler for i in batch]
+    rare = [i for i in drawn if i % 100 >= 90]
+    assert 20 <= len(rare) <= 30 and len(drawn) - len(rare) in range(86, 91)  # 2.5 draws each; drop_last trims a batch
+    assert len(drawn) == len(set(drawn))  # a repeat is index + k x size, never the same index twice
+    sampler.set_epoch(0, start_batch=4)
+    assert [i for batch in sampler for i in batch] == drawn[16:]  # resumable
+    assert repeat_factors(records, 0.0) == [1.0] * 100
+    vocab = Vocabulary.load(prepared / "vocab.json")
+    dataset = PreparedClips(prepared, "train", vocab, Augment(8, spatial_jitter_px=3, color_jitter=0.3), max_length=16, seed=7)
+    first, repeat = dataset[0], dataset[len(dataset)]
+    assert torch.equal(first[1], repeat[1])  # the same clip and sentence...
+    assert not torch.equal(first[0], repeat[0])  # ...augmented anew
 
 
 def test_variable_length_clips_are_padded_and_masked() -> None:

@@ -40,11 +40,13 @@ def train_losses(run_dir: Path) -> list[float]:
     return [r["loss"] for r in rows if r["kind"] == "train"]
 
 
-def test_resume_mid_epoch_matches_uninterrupted_run(corpus_dir: Path, tmp_path: Path) -> None:
-    # 6 steps per epoch: stop at step 4 (mid-epoch), resume to step 10 (crossing a validation)
-    Trainer(micro_config(corpus_dir, tmp_path, max_steps=10, num_workers=1), tmp_path / "straight").fit()
-    Trainer(micro_config(corpus_dir, tmp_path, max_steps=4, num_workers=1), tmp_path / "resumed").fit()
-    result = Trainer(micro_config(corpus_dir, tmp_path, max_steps=10, num_workers=1), tmp_path / "resumed", resume="auto").fit()
+@pytest.mark.parametrize("repeat_factor_threshold", [0.0, 0.5])
+def test_resume_mid_epoch_matches_uninterrupted_run(corpus_dir: Path, tmp_path: Path, repeat_factor_threshold: float) -> None:
+    # 6 steps per epoch (more with repeat-factor sampling): stop at step 4 (mid-epoch), resume to step 10
+    settings = {"num_workers": 1, "repeat_factor_threshold": repeat_factor_threshold}
+    Trainer(micro_config(corpus_dir, tmp_path, max_steps=10, **settings), tmp_path / "straight").fit()
+    Trainer(micro_config(corpus_dir, tmp_path, max_steps=4, **settings), tmp_path / "resumed").fit()
+    result = Trainer(micro_config(corpus_dir, tmp_path, max_steps=10, **settings), tmp_path / "resumed", resume="auto").fit()
     assert result.state.step == 10
     straight, resumed = final_weights(tmp_path / "straight"), final_weights(tmp_path / "resumed")
     worst = max(float((straight[k] - resumed[k]).abs().max()) for k in straight)

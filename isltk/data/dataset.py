@@ -80,6 +80,23 @@ def shift_frames(frames: np.ndarray, dy: int, dx: int) -> np.ndarray:
 TEMPO_RANGE = (0.8, 1.25)  # time-based temporal jitter: the clip signed up to 25% faster or slower
 
 
+def repeat_factors(records: list[dict], threshold: float) -> list[float]:
+    """Repeat-factor sampling (Gupta et al. 2019, LVIS): how often each clip is drawn per epoch.
+
+    A sign vocabulary is long-tailed: a greeting may occur in 3% of the clips, a pronoun in 15%, so the
+    rare signs get a few gradient steps per epoch and are learnt last, or never. A label present in a
+    fraction f < `threshold` of the clips gets sqrt(threshold / f); a clip is repeated by the largest factor
+    among its labels (at least 1). Labels are the clip's glosses, or the words of its sentence where the
+    corpus has no glosses. Clips of frequent labels only are drawn once, as without it."""
+    labels = [set(r.get("gloss", "").split()) or set(r["text_norm"].split()) for r in records]
+    counts: dict[str, int] = {}
+    for clip_labels in labels:
+        for label in clip_labels:
+            counts[label] = counts.get(label, 0) + 1
+    factor = {label: max(1.0, (threshold * len(records) / count) ** 0.5) for label, count in counts.items()}
+    return [max((factor[label] for label in clip_labels), default=1.0) for clip_labels in labels]
+
+
 def clip_lengths(records: list[dict]) -> list[int]:
     """Stored frames per clip (manifest field `frames`; caches made before it held a fixed count)."""
     return [int(r.get("frames") or 0) for r in records]
@@ -133,7 +150,11 @@ class PreparedClips(Dataset):
         return self.gloss_vocab.encode(self.records[index].get("gloss", "").split())[1:-1]  # no BOS/EOS for CTC
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        rng = np.random.default_rng([self.seed, self.epoch, index]) if self.augment.random else None
+        """Clip `index`; an index past the split's size is a repeated draw of clip index % size (repeat-factor
+        sampling), augmented differently from the first."""
+        draw, index = divmod(index, len(self.records))
+        seed = [self.seed, self.epoch, index] + ([draw] if draw else [])
+        rng = np.random.default_rng(seed) if self.augment.random else None
         tokens = self.vocab.target_ids(self.records[index], self.max_length)
         glosses = torch.tensor(self.glosses(index), dtype=torch.long)
         return torch.from_numpy(self.frames(index, rng)), torch.tensor(tokens, dtype=torch.long), glosses
@@ -163,6 +184,10 @@ class ShardedBatchSampler(Sampler[list[int]]):
     its r-th slice. So 2 GPUs × 8 see exactly the clips 1 GPU × 16 sees, and a run resumed at
     batch k continues with batch k, without replaying data.
 
+    With `repeats` (draws per epoch, per clip; see `repeat_factors`), clip i enters each epoch's
+    permutation floor(r_i) times, plus once more with probability frac(r_i) (seeded by the epoch, so
+    every rank and a resumed run draw the same).
+
     With `lengths` (frames per clip), batches are **length-bucketed**: the epoch's permutation is
     cut into pools of `BUCKET_POOL` global batches, each pool sorted by length and cut into batches
     of neighbours, and the batches shuffled (seeded). Clips of a batch then have similar lengths, so
@@ -173,8 +198,10 @@ class ShardedBatchSampler(Sampler[list[int]]):
     BUCKET_POOL = 32
 
     def __init__(self, size: int, batch_size: int, world: int = 1, rank: int = 0, seed: int = 0, shuffle: bool = True,
-                 drop_last: bool = True, lengths: list[int] | None = None, max_frames: int = 0) -> None:
+                 drop_last: bool = True, lengths: list[int] | None = None, max_frames: int = 0,
+                 repeats: list[float] | None = None) -> None:
         self.size, self.batch_size, self.world, self.rank = size, batch_size, world, rank
+        self.repeats = repeats
         self.seed, self.shuffle, self.drop_last = seed, shuffle, drop_last
         self.lengths, self.max_frames = lengths, max_frames
         self.epoch, self.start_batch = 0, 0
@@ -186,7 +213,15 @@ class ShardedBatchSampler(Sampler[list[int]]):
     def _order(self) -> list[int]:
         if not self.shuffle:
             return list(range(self.size))
-        return torch.randperm(self.size, generator=self._generator()).tolist()
+        generator = self._generator()
+        if self.repeats is None:
+            return torch.randperm(self.size, generator=generator).tolist()
+        repeats = torch.tensor(self.repeats, dtype=torch.float64)
+        draws = repeats.floor() + (torch.rand(self.size, generator=generator, dtype=torch.float64) < repeats.frac())
+        clips = torch.repeat_interleave(torch.arange(self.size), draws.long())
+        draw = torch.cat([torch.arange(int(n)) for n in draws.tolist()]) if len(clips) else clips
+        pool = clips + self.size * draw  # a clip's k-th draw is index + k x size: the dataset gives it its own augmentation
+        return pool[torch.randperm(len(pool), generator=generator)].tolist()
 
     def _generator(self) -> torch.Generator:
         return torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
@@ -202,7 +237,7 @@ class ShardedBatchSampler(Sampler[list[int]]):
             batches = []
             pool = self.BUCKET_POOL * self.batch_size * self.world
             for start in range(0, len(order), pool):
-                batches += self._cut(sorted(order[start : start + pool], key=lambda i: self.lengths[i]))
+                batches += self._cut(sorted(order[start : start + pool], key=self._length))
         grouped = [batches[i : i + self.world] for i in range(0, len(batches), self.world)]
         if grouped and self.drop_last:
             last = grouped[-1]
@@ -216,13 +251,17 @@ class ShardedBatchSampler(Sampler[list[int]]):
         self._plan = (self.epoch, grouped)
         return grouped
 
+    def _length(self, index: int) -> int:
+        assert self.lengths is not None
+        return self.lengths[index % self.size]  # repeated draws (index + k x size) are the same clip
+
     def _cut(self, ordered: list[int]) -> list[list[int]]:
         """Consecutive clips (sorted by length) into batches of batch_size clips or max_frames padded frames."""
         if not self.max_frames:
             return [ordered[i : i + self.batch_size] for i in range(0, len(ordered), self.batch_size)]
         batches, current = [], []
         for index in ordered:
-            longest = max(self.lengths[index], *(self.lengths[i] for i in current)) if current else self.lengths[index]
+            longest = max(self._length(i) for i in [*current, index])
             if current and (longest * (len(current) + 1) > self.max_frames or len(current) >= self.batch_size):
                 batches.append(current)
                 current = []

@@ -35,6 +35,7 @@ from isltk.data.dataset import (
     clip_lengths,
     collate,
     quiet_worker,
+    repeat_factors,
     sequential_loader,
 )
 from isltk.data.prepare import GLOSS_VOCAB_FILE
@@ -217,8 +218,9 @@ class Trainer:
             raise IsltkError(f"{cfg.data.prepared_dir}: {len(self.train_set)} train clips is fewer than one global batch "
                              f"({t.batch_size} x {self.info.world} GPUs); lower training.batch_size")
         lengths = clip_lengths(self.train_set.records) if cfg.data.time_based else None
+        repeats = repeat_factors(self.train_set.records, t.repeat_factor_threshold) if t.repeat_factor_threshold else None
         self.sampler = ShardedBatchSampler(len(self.train_set), t.batch_size, self.info.world, self.info.rank, t.seed,
-                                           lengths=lengths, max_frames=t.max_frames_per_batch if lengths else 0)
+                                           lengths=lengths, max_frames=t.max_frames_per_batch if lengths else 0, repeats=repeats)
         self.steps_per_epoch = self.sampler.batches_per_epoch() // t.grad_accum_steps
         self.total_steps = t.total_steps or self.steps_per_epoch * t.num_epochs
         self.scheduler = build_scheduler(self.optimizer, t, self.total_steps)
