@@ -135,18 +135,19 @@ def test_repeat_factor_sampling_draws_rare_clips_more_each_with_its_own_augmenta
     records = long_tailed_records()
     factors = [1.0] * 90 + [2.5] * 10
     sampler = ShardedBatchSampler(100, 4, seed=3, repeats=factors, lengths=spread_lengths(100), max_frames=0)
-    drawn = [i for batch in sampler for i in batch]
-    rare = [i for i in drawn if i % 100 >= 90]
+    drawn = [key for batch in sampler for key in batch]
+    rare = [key for key in drawn if (key[0] if isinstance(key, tuple) else key) >= 90]
     assert 20 <= len(rare) <= 30 and len(drawn) - len(rare) in range(86, 91)  # 2.5 draws each; drop_last trims a batch
-    assert len(drawn) == len(set(drawn))  # a repeat is index + k x size, never the same index twice
+    assert len(drawn) == len(set(drawn))  # a clip's k-th repeat is (clip, k): never the same key twice
     sampler.set_epoch(0, start_batch=4)
     assert [i for batch in sampler for i in batch] == drawn[16:]  # resumable
     assert repeat_factors(records, 0.0) == [1.0] * 100
     vocab = Vocabulary.load(prepared / "vocab.json")
     dataset = PreparedClips(prepared, "train", vocab, Augment(8, spatial_jitter_px=3, color_jitter=0.3), max_length=16, seed=7)
-    first, repeat = dataset[0], dataset[len(dataset)]
+    first, repeat = dataset[0], dataset[(0, 1)]
     assert torch.equal(first[1], repeat[1])  # the same clip and sentence...
     assert not torch.equal(first[0], repeat[0])  # ...augmented anew
+    assert len(list(dataset)) == len(dataset)  # iterating the dataset still gives each clip once
 
 
 def test_variable_length_clips_are_padded_and_masked() -> None:

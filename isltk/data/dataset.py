@@ -102,6 +102,9 @@ def clip_lengths(records: list[dict]) -> list[int]:
     return [int(r.get("frames") or 0) for r in records]
 
 
+ClipKey = int | tuple[int, int]  # a clip's index, or (index, k) for its k-th repeated draw in an epoch
+
+
 class PreparedClips(Dataset):
     """One split of a prepared cache. Item: (uint8 frames (T, H, W, 3), token ids with BOS/EOS, gloss ids)."""
 
@@ -149,10 +152,10 @@ class PreparedClips(Dataset):
             return []
         return self.gloss_vocab.encode(self.records[index].get("gloss", "").split())[1:-1]  # no BOS/EOS for CTC
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Clip `index`; an index past the split's size is a repeated draw of clip index % size (repeat-factor
-        sampling), augmented differently from the first."""
-        draw, index = divmod(index, len(self.records))
+    def __getitem__(self, key: ClipKey) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Clip `key`, or (clip, k): the clip's k-th repeated draw in an epoch (repeat-factor sampling), augmented
+        differently from its first."""
+        index, draw = key if isinstance(key, tuple) else (key, 0)
         seed = [self.seed, self.epoch, index] + ([draw] if draw else [])
         rng = np.random.default_rng(seed) if self.augment.random else None
         tokens = self.vocab.target_ids(self.records[index], self.max_length)
@@ -177,7 +180,7 @@ def collate(items: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]) -> dic
     return {"frames": video, "frame_mask": mask, "tokens": tokens, "glosses": glosses, "gloss_lengths": gloss_lengths}
 
 
-class ShardedBatchSampler(Sampler[list[int]]):
+class ShardedBatchSampler(Sampler[list[ClipKey]]):
     """Per-rank batches of a seeded per-epoch permutation, resumable at any batch.
 
     Global batch g (world × batch_size clips) is the same set whatever the world size; rank r takes
@@ -186,7 +189,8 @@ class ShardedBatchSampler(Sampler[list[int]]):
 
     With `repeats` (draws per epoch, per clip; see `repeat_factors`), clip i enters each epoch's
     permutation floor(r_i) times, plus once more with probability frac(r_i) (seeded by the epoch, so
-    every rank and a resumed run draw the same).
+    every rank and a resumed run draw the same); its first draw is `i`, its k-th repeat `(i, k)`, which the
+    dataset augments anew.
 
     With `lengths` (frames per clip), batches are **length-bucketed**: the epoch's permutation is
     cut into pools of `BUCKET_POOL` global batches, each pool sorted by length and cut into batches
@@ -205,12 +209,12 @@ class ShardedBatchSampler(Sampler[list[int]]):
         self.seed, self.shuffle, self.drop_last = seed, shuffle, drop_last
         self.lengths, self.max_frames = lengths, max_frames
         self.epoch, self.start_batch = 0, 0
-        self._plan: tuple[int, list[list[list[int]]]] | None = None
+        self._plan: tuple[int, list[list[list[ClipKey]]]] | None = None
 
     def set_epoch(self, epoch: int, start_batch: int = 0) -> None:
         self.epoch, self.start_batch = epoch, start_batch
 
-    def _order(self) -> list[int]:
+    def _order(self) -> list[ClipKey]:
         if not self.shuffle:
             return list(range(self.size))
         generator = self._generator()
@@ -218,15 +222,13 @@ class ShardedBatchSampler(Sampler[list[int]]):
             return torch.randperm(self.size, generator=generator).tolist()
         repeats = torch.tensor(self.repeats, dtype=torch.float64)
         draws = repeats.floor() + (torch.rand(self.size, generator=generator, dtype=torch.float64) < repeats.frac())
-        clips = torch.repeat_interleave(torch.arange(self.size), draws.long())
-        draw = torch.cat([torch.arange(int(n)) for n in draws.tolist()]) if len(clips) else clips
-        pool = clips + self.size * draw  # a clip's k-th draw is index + k x size: the dataset gives it its own augmentation
-        return pool[torch.randperm(len(pool), generator=generator)].tolist()
+        pool: list[ClipKey] = [i if k == 0 else (i, k) for i, n in enumerate(draws.long().tolist()) for k in range(n)]
+        return [pool[j] for j in torch.randperm(len(pool), generator=generator).tolist()]
 
     def _generator(self) -> torch.Generator:
         return torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
 
-    def global_batches(self) -> list[list[list[int]]]:
+    def global_batches(self) -> list[list[list[ClipKey]]]:
         """This epoch's global batches, each a list of `world` per-rank batches (cached per epoch)."""
         if self._plan is not None and self._plan[0] == self.epoch:
             return self._plan[1]
@@ -251,11 +253,11 @@ class ShardedBatchSampler(Sampler[list[int]]):
         self._plan = (self.epoch, grouped)
         return grouped
 
-    def _length(self, index: int) -> int:
+    def _length(self, key: ClipKey) -> int:
         assert self.lengths is not None
-        return self.lengths[index % self.size]  # repeated draws (index + k x size) are the same clip
+        return self.lengths[key[0] if isinstance(key, tuple) else key]  # a repeated draw (clip, k) is the same clip
 
-    def _cut(self, ordered: list[int]) -> list[list[int]]:
+    def _cut(self, ordered: list[ClipKey]) -> list[list[ClipKey]]:
         """Consecutive clips (sorted by length) into batches of batch_size clips or max_frames padded frames."""
         if not self.max_frames:
             return [ordered[i : i + self.batch_size] for i in range(0, len(ordered), self.batch_size)]
@@ -274,7 +276,7 @@ class ShardedBatchSampler(Sampler[list[int]]):
     def __len__(self) -> int:
         return max(0, self.batches_per_epoch() - self.start_batch)
 
-    def __iter__(self) -> Iterator[list[int]]:
+    def __iter__(self) -> Iterator[list[ClipKey]]:
         for group in self.global_batches()[self.start_batch :]:
             if group[self.rank]:
                 yield group[self.rank]
