@@ -129,10 +129,10 @@ def test_repeat_factors_raise_clips_of_rare_signs_only() -> None:
     assert factors[0] == 1.0 and factors[-1] == pytest.approx(2.0)  # sqrt(0.4 / 0.1)
     unglossed = [{"text_norm": r["text_norm"]} for r in records]
     assert repeat_factors(unglossed, threshold=0.4) == factors  # the sentence's words where there are no glosses
+    assert repeat_factors(records, 0.0) == [1.0] * 100  # off
 
 
 def test_repeat_factor_sampling_draws_rare_clips_more_each_with_its_own_augmentation(prepared: Path) -> None:
-    records = long_tailed_records()
     factors = [1.0] * 90 + [2.5] * 10
     sampler = ShardedBatchSampler(100, 4, seed=3, repeats=factors, lengths=spread_lengths(100), max_frames=0)
     drawn = [key for batch in sampler for key in batch]
@@ -141,7 +141,6 @@ def test_repeat_factor_sampling_draws_rare_clips_more_each_with_its_own_augmenta
     assert len(drawn) == len(set(drawn))  # a clip's k-th repeat is (clip, k): never the same key twice
     sampler.set_epoch(0, start_batch=4)
     assert [i for batch in sampler for i in batch] == drawn[16:]  # resumable
-    assert repeat_factors(records, 0.0) == [1.0] * 100
     vocab = Vocabulary.load(prepared / "vocab.json")
     dataset = PreparedClips(prepared, "train", vocab, Augment(8, spatial_jitter_px=3, color_jitter=0.3), max_length=16, seed=7)
     first, repeat = dataset[0], dataset[(0, 1)]
