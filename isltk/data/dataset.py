@@ -9,6 +9,7 @@ normalises them there.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,10 +90,7 @@ def repeat_factors(records: list[dict], threshold: float) -> list[float]:
     among its labels (at least 1). Labels are the clip's glosses, or the words of its sentence where the
     corpus has no glosses. Clips of frequent labels only are drawn once, as without it."""
     labels = [set(r.get("gloss", "").split()) or set(r["text_norm"].split()) for r in records]
-    counts: dict[str, int] = {}
-    for clip_labels in labels:
-        for label in clip_labels:
-            counts[label] = counts.get(label, 0) + 1
+    counts = Counter(label for clip_labels in labels for label in clip_labels)
     factor = {label: max(1.0, (threshold * len(records) / count) ** 0.5) for label, count in counts.items()}
     return [max((factor[label] for label in clip_labels), default=1.0) for clip_labels in labels]
 

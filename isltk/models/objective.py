@@ -65,10 +65,7 @@ def objective(output: TranslatorOutput, tokens: torch.Tensor, label_smoothing: f
     if output.memory_gloss_logits is not None and output.memory_mask is not None and has_glosses and memory_gloss_weight > 0:
         memory_gloss = gloss_mil(output.memory_gloss_logits, output.memory_mask, glosses, gloss_lengths)
     total = translation
-    if gloss is not None:
-        total = total + gloss_weight * gloss
-    if frame_gloss is not None:
-        total = total + frame_gloss_weight * frame_gloss
-    if memory_gloss is not None:
-        total = total + memory_gloss_weight * memory_gloss
+    for loss, weight in ((gloss, gloss_weight), (frame_gloss, frame_gloss_weight), (memory_gloss, memory_gloss_weight)):
+        if loss is not None:
+            total = total + weight * loss
     return Objective(total, translation, count, gloss, frame_gloss, memory_gloss)
