@@ -8,8 +8,8 @@ forehead). This renders one frame of each greeting for the 12 training signers (
 unseen val/test signers, cropped and resized as `prepare` does and JPEG-compressed (a video codec's loss),
 then trains the preset's frame encoder (configs/signing.yaml: ViT + patch grid) with a linear classifier on
 the training signers (shift, zoom and colour jitter) and prints accuracy on the unseen signers (and on their
-forehead pair alone, the hardest: flat vs spread fingers over a skin-coloured face), per variant,
-measured side by side in one run, with the encoder's training time per step. It isolates the frame encoder:
+forehead pair alone, the hardest: flat vs spread fingers over a skin-coloured face, overall and by unseen
+signer), per variant, measured side by side in one run, with the encoder's training time per step. It isolates the frame encoder:
 the learning test (bench_learning.py) shows what the whole translator makes of it. A variant is a
 comma-separated list of config overrides on configs/signing.yaml ("" is the preset as shipped); frames are
 rendered at each variant's data.image_size.
@@ -21,6 +21,7 @@ import argparse
 import statistics
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -36,8 +37,9 @@ from isltk.models.encoder import VideoEncoder  # noqa: E402
 from isltk.models.translator import IMAGENET_MEAN, IMAGENET_STD  # noqa: E402
 
 
-def greeting_frames(signers: list[int], clips: int, size: int) -> tuple[torch.Tensor, torch.Tensor]:
-    images, labels = [], []
+def greeting_frames(signers: list[int], clips: int, size: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(frames, greeting labels, signer ids)."""
+    images, labels, signer_ids = [], [], []
     for signer_id in signers:
         signer = make_signer(signer_id)
         for clip in range(clips):
@@ -50,7 +52,9 @@ def greeting_frames(signers: list[int], clips: int, size: int) -> tuple[torch.Te
                 _, jpeg = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 80])
                 images.append(cv2.imdecode(jpeg, cv2.IMREAD_UNCHANGED))
                 labels.append(label)
-    return torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float() / 255, torch.tensor(labels)
+                signer_ids.append(signer_id)
+    return (torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float() / 255, torch.tensor(labels),
+            torch.tensor(signer_ids))
 
 
 def jitter(images: torch.Tensor, strength: float, generator: torch.Generator) -> torch.Tensor:
@@ -68,8 +72,16 @@ def jitter(images: torch.Tensor, strength: float, generator: torch.Generator) ->
 FOREHEAD_PAIR = (list(GREETINGS).index("SORRY"), list(GREETINGS).index("GOOD-MORNING"))  # flat vs spread, held at the forehead
 
 
-def train_and_score(cfg: Config, seed: int, steps: int, train: tuple, unseen: tuple) -> tuple[float, float, float, float]:
-    """(accuracy on unseen signers, on their forehead-pair frames alone, on training signers, seconds per step)."""
+@dataclass
+class Score:
+    unseen: float  # accuracy on the unseen signers' frames
+    pair: float  # on their forehead-pair frames alone
+    training: float  # on the training signers' frames
+    seconds_per_step: float
+    pair_by_signer: dict[int, tuple[int, int]]  # unseen signer -> (forehead-pair frames right, frames)
+
+
+def train_and_score(cfg: Config, seed: int, steps: int, train: tuple, unseen: tuple) -> Score:
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     encoder = VideoEncoder(cfg.encoder, cfg.data.image_size)
@@ -81,14 +93,12 @@ def train_and_score(cfg: Config, seed: int, steps: int, train: tuple, unseen: tu
     def logits(images: torch.Tensor) -> torch.Tensor:  # one-frame clips
         return head(encoder(((images - mean) / std)[:, None], torch.ones(len(images), 1, dtype=torch.bool))[:, 0])
 
-    def accuracy(images: torch.Tensor, labels: torch.Tensor, only: tuple[int, ...] = ()) -> float:
+    def right(images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         encoder.eval()
         with torch.no_grad():
-            right = logits(images).argmax(-1) == labels
+            correct = logits(images).argmax(-1) == labels
         encoder.train()
-        if only:
-            right = right[torch.isin(labels, torch.tensor(only))]
-        return right.float().mean().item()
+        return correct
 
     started = time.perf_counter()
     for _ in range(steps):
@@ -99,7 +109,12 @@ def train_and_score(cfg: Config, seed: int, steps: int, train: tuple, unseen: tu
         optimizer.step()
         schedule.step()
     per_step = (time.perf_counter() - started) / steps
-    return accuracy(*unseen), accuracy(*unseen, FOREHEAD_PAIR), accuracy(*train), per_step
+    unseen_right = right(unseen[0], unseen[1])
+    pair = torch.isin(unseen[1], torch.tensor(FOREHEAD_PAIR))
+    by_signer = {int(s): (int(unseen_right[pair & (unseen[2] == s)].sum()), int((pair & (unseen[2] == s)).sum()))
+                 for s in unseen[2].unique()}
+    return Score(unseen_right.float().mean().item(), unseen_right[pair].float().mean().item(),
+                 right(train[0], train[1]).float().mean().item(), per_step, by_signer)
 
 
 def main() -> None:
@@ -123,11 +138,16 @@ def main() -> None:
         if size not in frames:
             frames[size] = (greeting_frames(train_signers, 8, size), greeting_frames(unseen_signers, 8, size))
         runs = [train_and_score(cfg, seed, args.steps, *frames[size]) for seed in args.seeds]
-        unseen_acc, pair_acc = [100 * r[0] for r in runs], [100 * r[1] for r in runs]
+        unseen_acc, pair_acc = [100 * r.unseen for r in runs], [100 * r.pair for r in runs]
         print(f"{variant or 'preset':52s} {size:4d} {statistics.mean(unseen_acc):6.1f}% "
               f"({' / '.join(f'{a:.1f}' for a in unseen_acc)}) {statistics.mean(pair_acc):12.1f}% "
-              f"({' / '.join(f'{a:.1f}' for a in pair_acc)}) {statistics.mean(100 * r[2] for r in runs):16.1f}% "
-              f"{statistics.mean(r[3] for r in runs):7.3f}", flush=True)
+              f"({' / '.join(f'{a:.1f}' for a in pair_acc)}) {statistics.mean(100 * r.training for r in runs):16.1f}% "
+              f"{statistics.mean(r.seconds_per_step for r in runs):7.3f}", flush=True)
+        # Per unseen signer and seed: a signer at half its pair frames has one of the two greetings read as the
+        # other throughout; at none, both swapped.
+        print(f"{'':52s} forehead pair right by unseen signer (per seed): " + "  ".join(
+            f"{signer}: " + " / ".join(f"{r.pair_by_signer[signer][0]}/{r.pair_by_signer[signer][1]}" for r in runs)
+            for signer in unseen_signers), flush=True)
 
 
 if __name__ == "__main__":
