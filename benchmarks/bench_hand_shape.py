@@ -9,10 +9,10 @@ unseen val/test signers, cropped and resized as `prepare` does and JPEG-compress
 then trains the preset's frame encoder (configs/signing.yaml: ViT + patch grid) with a linear classifier on
 the training signers (shift, zoom and colour jitter) and prints accuracy on the unseen signers (and on their
 forehead pair alone, the hardest: flat vs spread fingers over a skin-coloured face, overall and by unseen
-signer), per variant, measured side by side in one run, with the encoder's training time per step. It isolates the frame encoder:
-the learning test (bench_learning.py) shows what the whole translator makes of it. A variant is a
-comma-separated list of config overrides on configs/signing.yaml ("" is the preset as shipped); frames are
-rendered at each variant's data.image_size.
+signer), per variant, measured side by side in one run, with the encoder's training time per step. It
+isolates the frame encoder: the learning test (bench_learning.py) shows what the whole translator makes of
+it. A variant is a comma-separated list of config overrides on configs/signing.yaml ("" is the preset as
+shipped); frames are rendered at each variant's data.image_size.
 """
 
 from __future__ import annotations
@@ -111,8 +111,10 @@ def train_and_score(cfg: Config, seed: int, steps: int, train: tuple, unseen: tu
     per_step = (time.perf_counter() - started) / steps
     unseen_right = right(unseen[0], unseen[1])
     pair = torch.isin(unseen[1], torch.tensor(FOREHEAD_PAIR))
-    by_signer = {int(s): (int(unseen_right[pair & (unseen[2] == s)].sum()), int((pair & (unseen[2] == s)).sum()))
-                 for s in unseen[2].unique()}
+    by_signer = {}
+    for signer in unseen[2].unique().tolist():
+        theirs = pair & (unseen[2] == signer)
+        by_signer[signer] = (int(unseen_right[theirs].sum()), int(theirs.sum()))
     return Score(unseen_right.float().mean().item(), unseen_right[pair].float().mean().item(),
                  right(train[0], train[1]).float().mean().item(), per_step, by_signer)
 
