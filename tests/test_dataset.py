@@ -13,6 +13,7 @@ from isltk.data.dataset import (
     frame_indices,
     repeat_factors,
     shift_frames,
+    unpack_key,
 )
 from isltk.data.prepare import prepare_cache
 from isltk.data.synth import make_corpus
@@ -136,7 +137,7 @@ def test_repeat_factor_sampling_draws_rare_clips_more_each_with_its_own_augmenta
     factors = [1.0] * 90 + [2.5] * 10
     sampler = ShardedBatchSampler(100, 4, seed=3, repeats=factors, lengths=spread_lengths(100), max_frames=0)
     drawn = [key for batch in sampler for key in batch]
-    rare = [key for key in drawn if (key[0] if isinstance(key, tuple) else key) >= 90]
+    rare = [key for key in drawn if unpack_key(key)[0] >= 90]
     assert 20 <= len(rare) <= 30 and len(drawn) - len(rare) in range(86, 91)  # 2.5 draws each; drop_last trims a batch
     assert len(drawn) == len(set(drawn))  # a clip's k-th repeat is (clip, k): never the same key twice
     sampler.set_epoch(0, start_batch=4)

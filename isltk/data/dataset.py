@@ -103,6 +103,11 @@ def clip_lengths(records: list[dict]) -> list[int]:
 ClipKey = int | tuple[int, int]  # a clip's index, or (index, k) for its k-th repeated draw in an epoch
 
 
+def unpack_key(key: ClipKey) -> tuple[int, int]:
+    """(clip index, draw k); a plain index is the clip's first draw (k = 0)."""
+    return key if isinstance(key, tuple) else (key, 0)
+
+
 class PreparedClips(Dataset):
     """One split of a prepared cache. Item: (uint8 frames (T, H, W, 3), token ids with BOS/EOS, gloss ids)."""
 
@@ -153,7 +158,7 @@ class PreparedClips(Dataset):
     def __getitem__(self, key: ClipKey) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Clip `key`, or (clip, k): the clip's k-th repeated draw in an epoch (repeat-factor sampling), augmented
         differently from its first."""
-        index, draw = key if isinstance(key, tuple) else (key, 0)
+        index, draw = unpack_key(key)
         seed = [self.seed, self.epoch, index] + ([draw] if draw else [])
         rng = np.random.default_rng(seed) if self.augment.random else None
         tokens = self.vocab.target_ids(self.records[index], self.max_length)
@@ -253,7 +258,7 @@ class ShardedBatchSampler(Sampler[list[ClipKey]]):
 
     def _length(self, key: ClipKey) -> int:
         assert self.lengths is not None
-        return self.lengths[key[0] if isinstance(key, tuple) else key]  # a repeated draw (clip, k) is the same clip
+        return self.lengths[unpack_key(key)[0]]  # a repeated draw (clip, k) is the same clip
 
     def _cut(self, ordered: list[ClipKey]) -> list[list[ClipKey]]:
         """Consecutive clips (sorted by length) into batches of batch_size clips or max_frames padded frames."""
