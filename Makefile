@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR ?= demo
 
-.PHONY: install test demo lint bench learning clean
+.PHONY: install test test-fast demo lint bench learning clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,10 @@ install: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -x
+
+# Leaves out the slow tests (the benchmark smoke runs).
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -x -m "not slow"
 
 lint: $(STAMP)
 	$(BIN)/ruff check isltk tests benchmarks

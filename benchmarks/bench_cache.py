@@ -25,11 +25,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from isltk.config import load_config  # noqa: E402
-from isltk.data.dataset import Augment, PreparedClips, ShardedBatchSampler, clip_lengths, load_manifest  # noqa: E402
+from isltk.data import cache  # noqa: E402
+from isltk.data.cache import load_manifest  # noqa: E402
+from isltk.data.dataset import Augment, PreparedClips, ShardedBatchSampler, clip_lengths  # noqa: E402
 from isltk.data.encode import ffmpeg_executable  # noqa: E402
 from isltk.data.prepare import prepare_cache  # noqa: E402
 from isltk.data.signing import make_signing_corpus  # noqa: E402
-from isltk.data.vocab import Vocabulary  # noqa: E402
 from isltk.training.trainer import Trainer  # noqa: E402
 
 
@@ -118,7 +119,7 @@ def main() -> None:
         print(f"loader ({args.workers} workers, JPEG q90, augmentation on): {load_rate:.1f} clips/s; "
               f"training step (configs/signing.yaml at 224 px): {step_rate:.1f} clips/s -> loader/step = {load_rate / step_rate:.1f}x")
 
-        vocab = Vocabulary.load(cfg.data.prepared_dir / "vocab.json")
+        vocab = cache.load_text_vocabulary(cfg.data.prepared_dir)
         lengths = clip_lengths(PreparedClips(cfg.data.prepared_dir, "train", vocab, Augment(None), 24).records)
         print(f"clip lengths {min(lengths)}..{max(lengths)} frames ({max(lengths) / min(lengths):.1f}x spread)")
         for name, sampler in (("shuffled", ShardedBatchSampler(len(lengths), 8, seed=1)),

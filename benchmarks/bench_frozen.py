@@ -24,7 +24,8 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.common import synthetic_cache  # noqa: E402
 from isltk.config import load_config  # noqa: E402
-from isltk.models.presets import PRESETS  # noqa: E402
+from isltk.models.presets import preset_config  # noqa: E402
+from isltk.presets import PRESETS  # noqa: E402
 from isltk.training.trainer import Trainer  # noqa: E402
 
 
@@ -48,7 +49,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "preset.yaml"
-        path.write_text(yaml.safe_dump(PRESETS[args.preset]().model_dump(mode="json")))
+        path.write_text(yaml.safe_dump(preset_config(args.preset).model_dump(mode="json")))
         common = [f"data.prepared_dir={tmp}/prepared", f"training.runs_dir={tmp}/runs", "training.num_workers=0",
                   f"training.batch_size={args.batch}", "training.device=cpu", "training.spatial_jitter_px=0"]
         cfg = load_config(path, common)

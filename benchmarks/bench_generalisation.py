@@ -26,11 +26,13 @@ FPS = (15.0, 50.0, 60.0)
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path("/tmp/isltk-variant"))
+    parser.add_argument("--clips", type=int, nargs=3, default=[480, 48, 48], metavar=("TRAIN", "VAL", "TEST"))
+    parser.add_argument("--set", dest="overrides", action="append", default=[], help="extra config overrides")
     args = parser.parse_args()
     start = time.perf_counter()
-    make_corpus(args.out / "corpus", 480, 48, 48, seed=99, workers=os.cpu_count() or 1, sizes=SIZES, fps_choices=FPS)
+    make_corpus(args.out / "corpus", *args.clips, seed=99, workers=os.cpu_count() or 1, sizes=SIZES, fps_choices=FPS)
     data = [f"data.video_dir={args.out / 'corpus' / 'videos'}", f"data.csv_path={args.out / 'corpus' / 'sentences.csv'}",
-            f"data.prepared_dir={args.out / 'prepared'}"]
+            f"data.prepared_dir={args.out / 'prepared'}", *args.overrides]
     sets = [arg for item in data for arg in ("--set", item)]
     isltk = [sys.executable, "-m", "isltk"]
     subprocess.run([*isltk, "prepare", "-c", "configs/tiny.yaml", *sets], check=True)

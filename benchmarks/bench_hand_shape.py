@@ -1,6 +1,6 @@
 """Can the frame encoder read a held hand shape on a signer it has never seen? Frame encoders side by side.
 
-    .venv/bin/python benchmarks/bench_hand_shape.py [--steps 400] [--seeds 0 1] [--variants "" encoder.conv_stem=strided ...]
+    .venv/bin/python benchmarks/bench_hand_shape.py [--steps 400] [--seeds 0 1] [--variants "" encoder.conv_stem_width=16 ...]
 
 The six greetings of `isltk synth --style signing` are held still, and pairs of them differ only by hand
 shape at one place (HELLO/BYE: flat vs O hands at the waist; SORRY/GOOD-MORNING: flat vs spread at the
@@ -123,7 +123,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=400)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
-    parser.add_argument("--variants", nargs="+", default=["encoder.conv_stem=strided", ""],
+    parser.add_argument("--variants", nargs="+", default=[""],
                         help='comma-separated config overrides per variant; "" = configs/signing.yaml as shipped')
     args = parser.parse_args()
     torch.set_num_threads(min(2, torch.get_num_threads()))

@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from isltk.data.signing import make_signing_corpus  # noqa: E402
 from isltk.evaluation.inference import decode_memories, encode_split, load_translator  # noqa: E402
 from isltk.metrics import bleu, word_error_rate  # noqa: E402
+from isltk.training import run_folder  # noqa: E402
 
 LENGTH_GROUPS = (("greetings (1 sign, held still)", 1, 1), ("2-3 signs", 2, 3), ("4-5 signs", 4, 5), ("6-9 signs", 6, 9))
 
@@ -35,10 +36,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="corpus seed (another seed: other sentences and clips)")
     parser.add_argument("--config", default="configs/signing.yaml")
     parser.add_argument("--set", dest="overrides", action="append", default=[], help="extra config overrides")
+    parser.add_argument("--clips", type=int, nargs=3, default=[1200, 100, 200], metavar=("TRAIN", "VAL", "TEST"),
+                        help="corpus size (the test suite's smoke run uses a few clips)")
     args = parser.parse_args()
     corpus = args.out / "corpus"
     if not (corpus / "sentences.csv").is_file():
-        make_signing_corpus(corpus, 1200, 100, 200, seed=args.seed, workers=os.cpu_count() or 1)
+        make_signing_corpus(corpus, *args.clips, seed=args.seed, workers=os.cpu_count() or 1)
     data = [f"data.video_dir={corpus / 'videos'}", f"data.csv_path={corpus / 'sentences.csv'}",
             f"data.prepared_dir={args.out / 'prepared'}", *args.overrides]
     sets = [arg for item in data for arg in ("--set", item)]
@@ -77,10 +80,10 @@ def main() -> None:
                          for gloss in sorted({gloss for gloss, _ in held}))
     print(f"  training signers' greetings read back: {sum(n for (_, ok), n in held.items() if ok)}/{sum(held.values())} "
           f"({per_sign})")
-    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    rows = [json.loads(line) for line in (run / run_folder.METRICS_FILE).read_text().splitlines()]
     curve = ", ".join(f"{r['step']}: {r['bleu4']:.1f}" for r in rows if r["kind"] == "val")
     print(f"validation BLEU-4 by step: {curve}")
-    for i in range(3):
+    for i in range(min(3, len(references))):
         print(f"  ref: {references[i]}\n  hyp: {hypotheses[i]}")
 
 

@@ -43,7 +43,7 @@ class DecodeOnTheFly(Dataset):
     def __getitem__(self, index: int):  # type: ignore[no-untyped-def]
         clip = decode_video(self.paths[index], self.data.stored_frames, self.data.image_size, self.data.resize_mode)
         frames = clip.frames[frame_indices(len(clip.frames), self.data.num_frames, np.random.default_rng(index))]
-        return torch.from_numpy(frames), torch.tensor([2, 5, 6, 3])
+        return torch.from_numpy(frames), torch.tensor([2, 5, 6, 3]), torch.zeros(0, dtype=torch.long)  # no glosses
 
 
 def rate(loader: DataLoader, epochs: int) -> float:
@@ -60,8 +60,9 @@ def main() -> None:
     parser.add_argument("--config", type=Path, default=Path("configs/tiny.yaml"))
     parser.add_argument("--clips", type=int, default=24, help="distinct source videos")
     parser.add_argument("--copies", type=int, default=10, help="each video is listed this many times (as links)")
+    parser.add_argument("--cache", type=Path, default=Path(__file__).parent / ".clips", help="where the source clips are kept")
     args = parser.parse_args()
-    sources = make_clips(Path(__file__).parent / ".clips", args.clips)
+    sources = make_clips(args.cache, args.clips)
     with tempfile.TemporaryDirectory() as tmp:
         video_dir = Path(tmp) / "videos"
         video_dir.mkdir()

@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.common import headless_browser, open_in_browser, synthetic_cache  # noqa: E402
 from isltk.config import validate_config  # noqa: E402
 from isltk.evaluation.report import write_report  # noqa: E402
+from isltk.training import run_folder  # noqa: E402
 
 
 def main() -> None:
@@ -48,8 +49,8 @@ def main() -> None:
             reference = " ".join(rng.choice(words, int(rng.integers(3, 16))))
             hypothesis = " ".join(w if rng.random() < 0.6 else str(rng.choice(words)) for w in reference.split())
             rows.append({"id": f"clip{i:05d}", "reference": reference, "hypothesis": hypothesis})
-        (eval_dir / "clips.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-        (eval_dir / "metrics.json").write_text(json.dumps({"checkpoint": "", "split": "test", "beam": 1, "alpha": 1.0,
+        (eval_dir / run_folder.EVAL_CLIPS_FILE).write_text("".join(json.dumps(r) + "\n" for r in rows))
+        (eval_dir / run_folder.EVAL_METRICS_FILE).write_text(json.dumps({"checkpoint": "", "split": "test", "beam": 1, "alpha": 1.0,
                                                            "prepared_dir": str(cfg.data.prepared_dir), "scores": {}}))
         print(f"{args.clips} clips, {args.frames} stored frames of {args.image_size} px each")
         for thumbnails in (300, args.clips):

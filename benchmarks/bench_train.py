@@ -22,9 +22,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.common import catalog_gpu, synthetic_cache  # noqa: E402
 from isltk.config import load_config  # noqa: E402
-from isltk.models.presets import PRESETS  # noqa: E402
+from isltk.models.presets import preset_config  # noqa: E402
 from isltk.models.summary import summarize  # noqa: E402
-from isltk.models.translator import ModelConfig  # noqa: E402
+from isltk.presets import PRESETS  # noqa: E402
 from isltk.training.trainer import Trainer  # noqa: E402
 
 
@@ -42,7 +42,7 @@ def main() -> None:
             import yaml
 
             path = Path(tmp) / "preset.yaml"
-            path.write_text(yaml.safe_dump(PRESETS[args.preset]().model_dump(mode="json")))
+            path.write_text(yaml.safe_dump(preset_config(args.preset).model_dump(mode="json")))
             overrides.append("training.device=cpu" if not torch.cuda.is_available() else "training.device=cuda")
         else:
             path = args.config or Path("configs/tiny.yaml")
@@ -66,7 +66,7 @@ def main() -> None:
             torch.cuda.synchronize()
         step_s = (time.perf_counter() - start) / args.steps
     clips = batch * cfg.training.grad_accum_steps
-    summary = summarize(ModelConfig.from_config(cfg, len(trainer.vocab)), cfg.data.num_frames, cfg.decoder.max_length - 1)
+    summary = summarize(trainer.model_cfg, cfg.data.num_frames, cfg.decoder.max_length - 1)
     tflops = summary.train_gflop_per_clip * clips / step_s / 1e3
     gpu = catalog_gpu(torch.cuda.get_device_name()) if device.type == "cuda" else None
     print(f"device: {torch.cuda.get_device_name() if device.type == 'cuda' else 'cpu'} | precision: "

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from isltk.config import Config, load_config
+from isltk.data import cache
 from isltk.data.vocab import Vocabulary
 from isltk.hardware.catalog import CATALOG, GPU
 
@@ -21,19 +22,21 @@ def signing_variant(variant: str) -> Config:
 def synthetic_cache(cfg: Config, clips: int, seed: int = 0) -> Path:
     """A prepared cache of random uint8 frames and short random sentences (benchmark inputs only)."""
     root = cfg.data.prepared_dir
-    (root / "clips").mkdir(parents=True, exist_ok=True)
+    clips_dir = cache.clips_dir(root)
+    clips_dir.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     words = [f"w{i}" for i in range(200)]
     size, frames = cfg.data.image_size, cfg.data.stored_frames
     records = []
     for i in range(clips):
         key = f"clip{i:05d}"
-        np.save(root / "clips" / f"{key}.npy", rng.integers(0, 255, (frames, size, size, 3), dtype=np.uint8))
+        np.save(cache.clip_frames_path(root, key, "npy"), rng.integers(0, 255, (frames, size, size, 3), dtype=np.uint8))
         text = " ".join(rng.choice(words, size=int(rng.integers(5, 15))))
-        records.append({"id": key, "key": key, "text": text, "text_norm": text, "split": "train"})
-    (root / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
-    (root / "vocab.json").write_text(Vocabulary.build([words]).to_json())
-    (root / "cache.json").write_text(json.dumps({"format": 1, "clips": clips}))
+        records.append({"id": key, "key": key, "text": text, "text_norm": text, "gloss": "", "frames": frames, "split": "train"})
+    (root / cache.SETTINGS_FILE).write_text(json.dumps({"format": cache.CACHE_FORMAT, "cache_format": "npy"}))
+    (root / cache.MANIFEST_FILE).write_text(cache.manifest_text(records))
+    (root / cache.VOCAB_FILE).write_text(Vocabulary.build([words]).to_json())
+    (root / cache.SUMMARY_FILE).write_text(json.dumps({"format": cache.CACHE_FORMAT, "clips": clips}))
     return root
 
 

@@ -84,7 +84,6 @@ class DataConfig(StrictModel):
 
 
 class EncoderConfig(StrictModel):
-    backbone: Literal["dense_vit"] = "dense_vit"
     freeze_epochs: int = Field(
         0, ge=-1, description="epochs the ViT stays frozen; 0 = trainable from the start; -1 = frozen throughout, its "
         "per-frame features computed once and cached (the fast path)"
@@ -94,14 +93,14 @@ class EncoderConfig(StrictModel):
     vit_num_layers: int = Field(24, ge=1)
     vit_mlp_dim: int = Field(4096, ge=8)
     patch_size: int = Field(16, ge=1)
-    frame_pool: Literal["token", "avg", "flatten"] = Field(
-        "token", description="one vector per frame: the class token, the patch average, or the whole patch grid "
-        "flattened and projected (keeps where and what a small hand is; for small from-scratch ViTs)"
+    frame_pool: Literal["token", "flatten"] = Field(
+        "token", description="one vector per frame: the class token, or the whole patch grid flattened and "
+        "projected (keeps where and what a small hand is; for small from-scratch ViTs)"
     )
     frame_dim: int | None = Field(None, ge=8, description="frame_pool: flatten: width of the projected frame vector")
-    conv_stem: bool | Literal["strided", "pooled"] = Field(
-        False, description="a small conv stack instead of the one-conv patch embedding: true/strided = stride-2 convs; "
-        "pooled = convs with max pooling (small hand shapes carry over to unseen signers; needs patch_size % 8 == 0)")
+    conv_stem: Literal["none", "pooled"] = Field(
+        "none", description="none: timm's one-conv patch embedding; pooled: a small conv stack with max pooling "
+        "(small hand shapes carry over to unseen signers; needs patch_size % 8 == 0)")
     conv_stem_width: int = Field(0, ge=0, description="conv_stem pooled: channels of the first conv (0 = ViT width / 4)")
     motion_channels: bool = Field(False, description="feed each frame with its difference from the clip's mean frame "
                                   "(6 input channels: what moves stands out whatever the signer and background)")
@@ -115,11 +114,9 @@ class EncoderConfig(StrictModel):
 
     @model_validator(mode="after")
     def _check(self) -> EncoderConfig:
-        stem_stride = 8 if self.conv_stem == "pooled" else 4
-        if self.conv_stem and self.patch_size % stem_stride:
-            raise ValueError(f"encoder.conv_stem {self.conv_stem} needs encoder.patch_size divisible by {stem_stride} "
-                             f"(got {self.patch_size})")
-        if (self.conv_stem or self.motion_channels) and self.pretrained:
+        if self.conv_stem == "pooled" and self.patch_size % 8:
+            raise ValueError(f"encoder.conv_stem pooled needs encoder.patch_size divisible by 8 (got {self.patch_size})")
+        if (self.conv_stem != "none" or self.motion_channels) and self.pretrained:
             raise ValueError("encoder.conv_stem / encoder.motion_channels change the patch embedding, so encoder.pretrained "
                              "weights cannot load; use one or the other")
         if self.vit_hidden_dim % self.vit_num_heads:
@@ -130,8 +127,8 @@ class EncoderConfig(StrictModel):
 
 
 class TemporalConfig(StrictModel):
-    normalization: Literal["both", "frame_change", "frame", "clip"] = Field(
-        "both", description="frame: per-frame LayerNorm; clip: standardise over the clip (erases what is held still); "
+    normalization: Literal["both", "frame_change", "clip"] = Field(
+        "both", description="clip: standardise over the clip (erases what is held still); "
         "both: the clip-mean feature and each frame's change from it, side by side; frame_change: each frame's "
         "feature and its change from the clip mean, side by side (both standardised with dataset statistics)"
     )
@@ -141,7 +138,6 @@ class TemporalConfig(StrictModel):
     num_temporal_conv: int = Field(4, ge=0)
     hidden_dim: int | None = Field(None, ge=8, description="width of the temporal blocks; default the ViT width")
     kernel_size: int = Field(3, ge=1)
-    conv_stride: int = Field(1, ge=1, description="time stride of the first conv block")
     pool_window: int = Field(2, ge=1, description="frames per memory token in attention pooling")
     pool_heads: int = Field(8, ge=1)
     num_refine_layers: int = Field(2, ge=0)
@@ -189,7 +185,6 @@ class TrainingConfig(StrictModel):
     warmup_steps: int = Field(500, ge=0)
     use_amp: bool = True
     amp_dtype: Literal["auto", "bf16", "fp16"] = "auto"
-    amp_on_cpu: bool = False
     compile: bool = False
     seed: int = 42
     num_workers: int = Field(4, ge=0, description="data-loader worker processes")
@@ -204,15 +199,10 @@ class TrainingConfig(StrictModel):
         0.0, ge=0.0, description="weight of the same multiple-instance gloss loss on the decoder's memory tokens: what "
         "the decoder reads must name the clip's signs (needs glosses and gloss_loss_weight > 0)"
     )
-    repeat_factor_threshold: float = Field(
-        0.0, ge=0.0, le=1.0, description="repeat-factor sampling: a clip whose rarest gloss (or word, without glosses) "
-        "occurs in a fraction f < this of the training clips is drawn sqrt(threshold / f) times per epoch (0 = off)"
-    )
     max_frames_per_batch: int = Field(0, ge=0, description="time-based mode: fill a batch up to this many padded frames "
                                       "instead of batch_size clips (0 = batch_size clips)")
     temporal_jitter: bool = True
     spatial_jitter_px: int = Field(4, ge=0)
-    horizontal_flip: bool = False
     color_jitter: float = Field(0.0, ge=0.0, lt=1.0, description="per-clip RGB gain jitter (e.g. 0.2: each channel x0.8..1.2)")
     scale_jitter: float = Field(0.0, ge=0.0, lt=0.5, description="per-clip zoom jitter (e.g. 0.15: x0.85..1.15 about the centre)")
     val_every_epochs: int = Field(1, ge=1)
@@ -266,10 +256,31 @@ def _format_error(source: str, error: dict[str, Any]) -> str:
     return f"{source}: {key}: {message}"
 
 
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """`override` on top of `base`, section by section (a key set in both takes override's value)."""
+    merged = dict(base)
+    for key, value in override.items():
+        merged[key] = deep_merge(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
+    return merged
+
+
+def expand_preset(raw: dict[str, Any], source: str) -> dict[str, Any]:
+    """`preset: NAME` -> the registered preset's sections with the rest of `raw` on top (isltk.presets)."""
+    if "preset" not in raw:
+        return raw
+    from isltk.presets import PRESETS
+
+    rest = {k: v for k, v in raw.items() if k != "preset"}
+    if raw["preset"] not in PRESETS:
+        raise ConfigError(f"{source}: preset: unknown preset {raw['preset']!r}; choose from {', '.join(sorted(PRESETS))}")
+    return deep_merge(PRESETS[raw["preset"]], rest)
+
+
 def validate_config(raw: dict[str, Any], source: str) -> Config:
-    """Validate a raw mapping; errors name the source, the dotted key and the problem, one per line."""
+    """Validate a raw mapping (a `preset:` key expanded first); errors name the source, the dotted key and the
+    problem, one per line."""
     try:
-        return Config.model_validate(raw)
+        return Config.model_validate(expand_preset(raw, source))
     except ValidationError as exc:
         lines = [_format_error(source, error) for error in exc.errors()]
         raise ConfigError("\n".join(lines)) from None
@@ -300,20 +311,38 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
     return raw
 
 
-def load_config(path: Path | str | None = None, overrides: list[str] | None = None) -> Config:
-    """Read YAML, apply `--set` overrides, validate. Relative data paths stay relative to the cwd."""
-    path = Path(path) if path is not None else default_config_path()
+def read_yaml(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """A config file as a mapping, with `extends: OTHER.yaml` (relative to the file) resolved: the other
+    file's sections first, this file's on top, so a variant states only what it changes."""
     if not path.is_file():
         hint = f" (set ${CONFIG_ENV_VAR} or pass --config)" if path == default_config_path() else ""
         raise ConfigError(f"{path}: config file not found{hint}")
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text; save the config as UTF-8") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
         raise ConfigError(f"{path}:{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of sections (data, encoder, ...), got {type(raw).__name__}")
+    if "extends" not in raw:
+        return raw
+    base_path = path.parent / str(raw.pop("extends"))
+    if base_path.resolve() in {p.resolve() for p in (*chain, path)}:
+        raise ConfigError(f"{path}: extends: {base_path} extends this file again (a loop)")
+    base = read_yaml(base_path, (*chain, path))
+    if "preset" in raw and "preset" in base:  # the variant's preset replaces the base's, sections still merge
+        base = {k: v for k, v in base.items() if k != "preset"}
+    return deep_merge(base, raw)
+
+
+def load_config(path: Path | str | None = None, overrides: list[str] | None = None) -> Config:
+    """Read YAML (`extends:` and `preset:` resolved), apply `--set` overrides, validate. Relative data paths
+    stay relative to the cwd."""
+    path = Path(path) if path is not None else default_config_path()
+    raw = read_yaml(path)
     source = str(path) + (" (with --set overrides)" if overrides else "")
     return validate_config(apply_overrides(raw, list(overrides or [])), source)
 

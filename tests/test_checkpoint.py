@@ -50,14 +50,14 @@ def test_train_state_with_pickled_code_is_refused(tmp_path: Path) -> None:
         ckpt.load_train_state(path)
 
 
-def test_model_meta_without_vocabulary_is_a_clear_error(tmp_path: Path) -> None:
+def test_a_checkpoint_of_another_format_or_a_mismatched_vocabulary_is_a_clear_error(tmp_path: Path) -> None:
     path = save(tmp_path, 1)
     model_config = preset_model_config("tiny", vocab_size=6)
-    meta = {"model_config": model_config.model_dump(mode="json"), "vocab": [], "config": {}}
-    (path / "meta.json").write_text(json.dumps(meta))
-    with pytest.raises(CheckpointError, match="no vocabulary"):
+    meta = {"model_config": model_config.model_dump(mode="json"), "vocab": ["a", "b"], "config": {}}
+    (path / "meta.json").write_text(json.dumps(meta))  # no format number: written before formats were numbered
+    with pytest.raises(CheckpointError, match="another isltk version"):
         ckpt.read_model_meta(path)
-    (path / "meta.json").write_text(json.dumps({**meta, "vocab": ["a", "b"]}))
+    (path / "meta.json").write_text(json.dumps({**meta, "format": ckpt.CHECKPOINT_FORMAT}))
     with pytest.raises(CheckpointError, match="model expects 6"):
         ckpt.read_model_meta(path)
 

@@ -92,3 +92,24 @@ def test_memory_gloss_loss_needs_the_gloss_loss() -> None:
     with pytest.raises(ConfigError, match="memory_gloss_loss_weight"):
         load_config("configs/signing.yaml", ["training.gloss_loss_weight=0", "training.frame_gloss_loss_weight=0",
                                              "training.memory_gloss_loss_weight=0.5"])
+
+
+def test_a_config_starts_from_a_preset_and_extends_another_file(tmp_path: Path) -> None:
+    (tmp_path / "base.yaml").write_text("preset: tiny\ndata:\n  image_size: 64\ntraining:\n  batch_size: 4\n")
+    (tmp_path / "variant.yaml").write_text("extends: base.yaml\ntraining:\n  batch_size: 8\n")
+    cfg = load_config(tmp_path / "variant.yaml")
+    assert cfg.training.batch_size == 8 and cfg.data.image_size == 64  # the variant's, then the base file's
+    assert cfg.encoder.vit_hidden_dim == 64 and cfg.data.num_frames == 16  # the preset's
+    (tmp_path / "loop.yaml").write_text("extends: loop.yaml\n")
+    with pytest.raises(ConfigError, match="a loop"):
+        load_config(tmp_path / "loop.yaml")
+    (tmp_path / "unknown.yaml").write_text("preset: huge\n")
+    with pytest.raises(ConfigError, match="unknown preset 'huge'"):
+        load_config(tmp_path / "unknown.yaml")
+
+
+def test_a_config_that_is_not_utf8_is_a_one_line_error(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes("data:\n  csv_path: caf\xe9.csv\n".encode("latin-1"))
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        load_config(path)

@@ -5,15 +5,14 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
+from isltk.data import cache
 from isltk.data.dataset import (
     Augment,
     PreparedClips,
     ShardedBatchSampler,
     collate,
     frame_indices,
-    repeat_factors,
     shift_frames,
-    unpack_key,
 )
 from isltk.data.prepare import prepare_cache
 from isltk.data.synth import make_corpus
@@ -63,7 +62,7 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_augmented_batches_are_the_same_with_or_without_workers(prepared: Path) -> None:
-    vocab = Vocabulary.load(prepared / "vocab.json")
+    vocab = cache.load_text_vocabulary(prepared)
     dataset = PreparedClips(prepared, "train", vocab, Augment(8, temporal_jitter=True, spatial_jitter_px=2), max_length=16, seed=7)
     dataset.set_epoch(1)
     sampler = ShardedBatchSampler(len(dataset), 4, seed=7)
@@ -117,37 +116,6 @@ def test_length_buckets_are_deterministic_distributed_and_resumable() -> None:
     assert list(again) == batches[0][5:]
     again.set_epoch(4)
     assert list(again) != batches[0]
-
-
-def long_tailed_records() -> list[dict]:
-    """90 sentences of two frequent signs and 10 of a rare one (in 10% of the clips)."""
-    return [{"gloss": "YOU EAT", "text_norm": "you eat"}] * 90 + [{"gloss": "SORRY", "text_norm": "sorry"}] * 10
-
-
-def test_repeat_factors_raise_clips_of_rare_signs_only() -> None:
-    records = long_tailed_records()
-    factors = repeat_factors(records, threshold=0.4)
-    assert factors[0] == 1.0 and factors[-1] == pytest.approx(2.0)  # sqrt(0.4 / 0.1)
-    unglossed = [{"text_norm": r["text_norm"]} for r in records]
-    assert repeat_factors(unglossed, threshold=0.4) == factors  # the sentence's words where there are no glosses
-    assert repeat_factors(records, 0.0) == [1.0] * 100  # off
-
-
-def test_repeat_factor_sampling_draws_rare_clips_more_each_with_its_own_augmentation(prepared: Path) -> None:
-    factors = [1.0] * 90 + [2.5] * 10
-    sampler = ShardedBatchSampler(100, 4, seed=3, repeats=factors, lengths=spread_lengths(100), max_frames=0)
-    drawn = [key for batch in sampler for key in batch]
-    rare = [key for key in drawn if unpack_key(key)[0] >= 90]
-    assert 20 <= len(rare) <= 30 and len(drawn) - len(rare) in range(86, 91)  # 2.5 draws each; drop_last trims a batch
-    assert len(drawn) == len(set(drawn))  # a clip's k-th repeat is (clip, k): never the same key twice
-    sampler.set_epoch(0, start_batch=4)
-    assert [i for batch in sampler for i in batch] == drawn[16:]  # resumable
-    vocab = Vocabulary.load(prepared / "vocab.json")
-    dataset = PreparedClips(prepared, "train", vocab, Augment(8, spatial_jitter_px=3, color_jitter=0.3), max_length=16, seed=7)
-    first, repeat = dataset[0], dataset[(0, 1)]
-    assert torch.equal(first[1], repeat[1])  # the same clip and sentence...
-    assert not torch.equal(first[0], repeat[0])  # ...augmented anew
-    assert len(list(dataset)) == len(dataset)  # iterating the dataset still gives each clip once
 
 
 def test_variable_length_clips_are_padded_and_masked() -> None:

@@ -10,7 +10,7 @@ from isltk.config import Config
 from isltk.hardware.catalog import CATALOG, find_gpu
 from isltk.hardware.estimate import estimate
 from isltk.hardware.memory import fit_memory_model, trace_step
-from isltk.models.presets import preset_model_config, tiny
+from isltk.models.presets import preset_config, preset_model_config
 from isltk.models.translator import ModelConfig
 
 runner = CliRunner()
@@ -32,7 +32,7 @@ def test_memory_is_affine_in_batch_and_depth(checkpointing: bool) -> None:
 
 
 def test_breakdown_sums_to_total() -> None:
-    est = estimate(tiny())
+    est = estimate(preset_config("tiny"))
     breakdown = est.breakdown(16, False)
     assert breakdown.total == sum(breakdown.lines.values())
     step = est.step_memory(16, False)
@@ -41,19 +41,19 @@ def test_breakdown_sums_to_total() -> None:
 
 
 def test_prediction_matches_a_full_trace_at_the_predicted_max_batch() -> None:
-    cfg = tiny()
+    cfg = preset_config("tiny")
     est = estimate(cfg)
     gpu = find_gpu("T4")
     batch = est.max_batch(gpu, False)
     assert batch > 16
-    measured = trace_step(ModelConfig.from_config(cfg, 8000), batch, cfg.data.num_frames, True, False)
+    measured = trace_step(ModelConfig.from_config(cfg, 8000, 0), batch, cfg.data.num_frames, True, False)
     predicted = est.step_memory(batch, False)
     assert abs(predicted.total - measured.total) <= 0.10 * measured.total
     assert est.fits(gpu, batch, False) and not est.fits(gpu, batch + 1, False)
 
 
 def test_obvious_misfit_exits_nonzero(tmp_path) -> None:
-    raw = tiny().model_dump(mode="json")
+    raw = preset_config("tiny").model_dump(mode="json")
     raw["training"]["batch_size"] = 1_000_000
     raw["hardware"]["gpu"] = "T4"
     path = tmp_path / "huge.yaml"
@@ -84,6 +84,7 @@ def test_catalogue_entries() -> None:
 
 def test_plans_with_the_prepared_corpus_lengths(tmp_path: Path) -> None:
     from isltk.config import validate_config
+    from isltk.data import cache
     from isltk.hardware.estimate import length_plan
 
     def config(**data):
@@ -93,14 +94,14 @@ def test_plans_with_the_prepared_corpus_lengths(tmp_path: Path) -> None:
     unprepared = length_plan(config(sample_fps=10, max_frames=80))
     assert (unprepared.memory_frames, unprepared.time_frames) == (80, 80) and "max_frames" in unprepared.source
     records = [{"id": str(i), "split": split, "frames": n} for i, (split, n) in enumerate([("train", 10), ("train", 20), ("train", 60), ("test", 90)])]
-    (tmp_path / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
-    (tmp_path / "cache.json").write_text("{}")
+    (tmp_path / cache.MANIFEST_FILE).write_text(cache.manifest_text(records))
+    (tmp_path / cache.SUMMARY_FILE).write_text(json.dumps({"format": cache.CACHE_FORMAT}))
     plan = length_plan(config(sample_fps=10, max_frames=80))
     assert (plan.memory_frames, plan.time_frames, plan.clips) == (60, 30, 3) and "prepared corpus" in plan.source
 
 
 def test_multi_gpu_memory_counts_ddp_buckets_and_the_fsdp_root_unit() -> None:
-    cfg = tiny()
+    cfg = preset_config("tiny")
     cfg.hardware.num_gpus = 2
     ddp = estimate(cfg)
     parameters = ddp.parameters["total"]
@@ -113,7 +114,7 @@ def test_multi_gpu_memory_counts_ddp_buckets_and_the_fsdp_root_unit() -> None:
 
 
 def test_epoch_time_counts_the_recomputed_forward_of_activation_checkpointing() -> None:
-    est = estimate(tiny())
+    est = estimate(preset_config("tiny"))
     gpu = find_gpu("A100-40GB")
     ratio = est.epoch_hours(gpu, 1000, checkpointing=True) / est.epoch_hours(gpu, 1000)
     # a training step is ~3 forwards' worth (backward ~2x forward); checkpointing runs one forward more: ~4/3

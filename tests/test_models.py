@@ -6,13 +6,15 @@ import numpy as np
 import pytest
 import torch
 
+from isltk.data import cache
 from isltk.errors import CheckpointError
 from isltk.models.encoder import build_vit, load_pretrained
 from isltk.models.objective import objective
-from isltk.models.presets import PRESETS, preset_model_config
+from isltk.models.presets import preset_config, preset_model_config
 from isltk.models.search import beam_search, greedy_search
 from isltk.models.summary import summarize
 from isltk.models.translator import BOS_ID, EOS_ID, ModelConfig, SignTranslator, TranslatorOutput, build_model
+from isltk.presets import PRESETS
 
 
 def tiny_model(seed: int = 0, **decoder) -> SignTranslator:
@@ -33,7 +35,7 @@ def clip_batch(batch: int, frames: int, size: int = 48, seed: int = 0) -> tuple[
 def test_every_preset_runs_forward_and_backward(name: str) -> None:
     cfg = preset_model_config(name, vocab_size=50)
     frames = 4
-    device = "cpu" if name == "tiny" else "meta"  # the big ones on meta: shapes and autograd, no memory
+    device = "cpu" if name in ("tiny", "signing") else "meta"  # the big ones on meta: shapes and autograd, no memory
     with torch.device(device):
         model = SignTranslator(cfg)
         video = torch.randn(2, frames, 3, cfg.image_size, cfg.image_size)
@@ -42,7 +44,7 @@ def test_every_preset_runs_forward_and_backward(name: str) -> None:
     result = objective(model(video, mask, tokens), tokens, cfg.decoder.label_smoothing)
     loss_sum, count = result.total, result.tokens
     loss_sum.backward()
-    assert model.encoder.vit.patch_embed.proj.weight.grad is not None
+    assert all(p.grad is not None for p in model.encoder.vit.patch_embed.parameters())
     assert model.decoder.token_embedding.weight.grad is not None
     if device == "cpu":
         assert count.item() == 12 and math.isfinite(loss_sum.item())
@@ -129,7 +131,6 @@ def test_tiny_model_overfits_a_handful_of_synthetic_clips(tmp_path: Path) -> Non
     from isltk.data.dataset import Augment, PreparedClips, collate
     from isltk.data.prepare import prepare_cache
     from isltk.data.synth import make_corpus
-    from isltk.data.vocab import Vocabulary
     from isltk.models.decoder import sequence_loss
     from isltk.models.translator import PAD_ID
     from tests.conftest import small_config
@@ -137,10 +138,10 @@ def test_tiny_model_overfits_a_handful_of_synthetic_clips(tmp_path: Path) -> Non
     make_corpus(tmp_path, train_clips=8, val_clips=0, test_clips=0, seed=8)
     cfg = small_config(tmp_path, image_size=48, num_frames=16)
     prepare_cache(cfg, workers=1)
-    vocab = Vocabulary.load(cfg.data.prepared_dir / "vocab.json")
+    vocab = cache.load_text_vocabulary(cfg.data.prepared_dir)
     batch = collate([item for item in PreparedClips(cfg.data.prepared_dir, "train", vocab, Augment(16), 16)])
     torch.manual_seed(0)
-    model = SignTranslator(ModelConfig.from_config(preset_config_with_dropout(0.0), len(vocab)))
+    model = SignTranslator(ModelConfig.from_config(preset_config_with_dropout(0.0), len(vocab), 0))
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
     frames, mask, tokens = model.normalize(batch["frames"]), batch["frame_mask"], batch["tokens"]
     before = {k: v.clone() for k, v in model.state_dict().items()}
@@ -158,9 +159,7 @@ def test_tiny_model_overfits_a_handful_of_synthetic_clips(tmp_path: Path) -> Non
 
 
 def preset_config_with_dropout(dropout: float):
-    from isltk.models.presets import tiny
-
-    cfg = tiny()
+    cfg = preset_config("tiny")
     cfg.temporal.dropout = dropout
     cfg.decoder.dropout = dropout
     return cfg
@@ -170,7 +169,7 @@ def static_clip(frame: torch.Tensor, frames: int) -> torch.Tensor:
     return frame[None, None].expand(1, frames, *frame.shape).clone()
 
 
-@pytest.mark.parametrize("normalization", ["both", "frame_change", "frame"])
+@pytest.mark.parametrize("normalization", ["both", "frame_change"])
 def test_different_static_clips_give_different_memory(normalization: str) -> None:
     """A handshape held still must reach the decoder: two different still clips -> different memory."""
     torch.manual_seed(0)
@@ -219,7 +218,7 @@ def test_learns_still_clips_told_apart_only_by_hand_shape() -> None:
     """Greeting-like clips: one place, no movement, skin-coloured hands; only the hand shape says which.
 
     The CPU preset (configs/signing.yaml: pooled conv-stem ViT, patch grid kept, `frame_change` normalisation, CTC)
-    fits them; with the patch average (`frame_pool: avg`) the same model stays at chance (README)."""
+    fits them; with the patch average instead the same model stayed at chance (docs/experiments)."""
     from isltk.config import load_config
     from isltk.data.signing import Sign, make_signer, render
 
@@ -254,7 +253,7 @@ def test_pixel_normalisation_comes_from_the_pretrained_backbone() -> None:
     from isltk.config import Config
 
     def resolved(**encoder) -> ModelConfig:
-        return ModelConfig.from_config(Config.model_validate({"encoder": encoder}), vocab_size=10)
+        return ModelConfig.from_config(Config.model_validate({"encoder": encoder}), vocab_size=10, gloss_vocab_size=0)
 
     augreg = resolved(pretrained="vit_large_patch16_224.augreg_in21k_ft_in1k")  # read from timm's registry, no download
     assert augreg.pixel_mean == (0.5, 0.5, 0.5) and augreg.pixel_std == (0.5, 0.5, 0.5)
@@ -282,17 +281,6 @@ def test_offline_timm_tag_is_a_one_line_error_naming_the_local_file_option() -> 
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120).stdout.strip()
     assert out.startswith("CheckpointError") and "\n" not in out
     assert "encoder.pretrained=/path/to/vit.safetensors" in out
-
-
-def test_tiny_preset_is_the_model_of_configs_tiny_yaml() -> None:
-    """The preset and the shipped YAML describe one model; a change to one must reach the other."""
-    from isltk.config import load_config
-    from isltk.models.presets import tiny
-
-    shipped = ModelConfig.from_config(load_config(Path(__file__).parents[1] / "configs" / "tiny.yaml"), vocab_size=50)
-    preset = ModelConfig.from_config(tiny(), vocab_size=50)
-    decoding = {"beam_size"}  # a search setting, not the model's shape
-    assert shipped.model_dump(exclude={"decoder": decoding}) == preset.model_dump(exclude={"decoder": decoding})
 
 
 def scripted_step(tokens: torch.Tensor, memory: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -465,7 +453,6 @@ def test_pooled_conv_stem_keeps_the_patch_grid_and_needs_patches_of_8() -> None:
     vit = build_vit(encoder, 48)
     assert isinstance(vit.patch_embed, PooledConvStemPatchEmbed)
     assert vit.patch_embed(torch.randn(2, 3, 48, 48)).shape == (2, 36, 32)  # a 6 x 6 grid of 8 px patches
-    assert isinstance(build_vit(encoder.model_copy(update={"conv_stem": True}), 48).patch_embed.proj[1], torch.nn.GroupNorm)
     with pytest.raises(ValueError, match="divisible by 8"):
         EncoderConfig(patch_size=4, conv_stem="pooled")
-    EncoderConfig(patch_size=4, conv_stem=True)  # the strided stem needs only 4
+    EncoderConfig(patch_size=4)  # timm's one-conv patch embedding takes any patch size

@@ -13,6 +13,7 @@ import yaml
 from typer.testing import CliRunner
 
 from isltk.cli.app import app
+from isltk.data import cache
 from isltk.data.prepare import prepare_cache
 from isltk.data.synth import make_corpus
 from isltk.errors import DataError
@@ -35,11 +36,11 @@ def test_prepare_writes_cache_manifest_splits_vocab(tmp_path: Path) -> None:
     report = prepare_cache(cfg, workers=2)
     assert report.prepared == 24 and not report.rejects and report.split_counts == {"train": 16, "val": 4, "test": 4}
     prepared = cfg.data.prepared_dir
-    records = [json.loads(line) for line in (prepared / "manifest.jsonl").read_text().splitlines()]
+    records = [json.loads(line) for line in (prepared / cache.MANIFEST_FILE).read_text().splitlines()]
     assert set(records[0]) >= {"id", "source", "text", "split", "source_frames", "fps", "duration_s"}
-    tensor = np.load(prepared / "clips" / f"{records[0]['key']}.npy", mmap_mode="r")
+    tensor = np.load(cache.clips_dir(prepared) / f"{records[0]['key']}.npy", mmap_mode="r")
     assert tensor.shape == (8, 32, 32, 3) and tensor.dtype == np.uint8
-    vocab = json.loads((prepared / "vocab.json").read_text())["tokens"]
+    vocab = json.loads((prepared / cache.VOCAB_FILE).read_text())["tokens"]
     train_words = {w for r in records if r["split"] == "train" for w in r["text_norm"].split()}
     assert set(vocab[4:]) == train_words  # built from train only
     assert (prepared / "splits" / "test.txt").read_text().split() == [r["id"] for r in records if r["split"] == "test"]
@@ -54,7 +55,7 @@ def test_rerun_on_complete_cache_decodes_nothing(tmp_path: Path) -> None:
     cfg = small_config(tmp_path)
     prepare_cache(cfg, workers=1)
     before = cache_snapshot(cfg.data.prepared_dir)
-    mtimes = {p: p.stat().st_mtime_ns for p in (cfg.data.prepared_dir / "clips").glob("*.npy")}
+    mtimes = {p: p.stat().st_mtime_ns for p in (cache.clips_dir(cfg.data.prepared_dir)).glob("*.npy")}
     report = prepare_cache(cfg, workers=1)
     assert report.prepared == 0 and report.reused == 12
     assert {p: p.stat().st_mtime_ns for p in mtimes} == mtimes
@@ -71,7 +72,7 @@ def test_bad_inputs_are_reported_and_good_clips_survive(tmp_path: Path, video_di
     (tmp_path / "outside.mp4").write_bytes(b"must never be read")
     result = CliRunner().invoke(app, ["prepare", "--config", str(write_config(tmp_path)), "-j", "2"])
     assert result.exit_code == 0, result.output
-    rejects = (tmp_path / "prepared" / "rejects.csv").read_text()
+    rejects = (tmp_path / "prepared" / cache.REJECTS_FILE).read_text()
     for name, fragment in expected.items():
         line = next(line for line in rejects.splitlines() if name.rsplit(".", 1)[0] in line)
         assert fragment in line
@@ -122,7 +123,7 @@ def write_config(tmp_path: Path) -> Path:
 def test_kill_9_mid_prepare_then_rerun_matches_uninterrupted(tmp_path: Path) -> None:
     corpus(tmp_path, train=40)
     config_path = write_config(tmp_path)
-    clips = tmp_path / "prepared" / "clips"
+    clips = cache.clips_dir(tmp_path / "prepared")
     process = subprocess.Popen([sys.executable, "-m", "isltk", "prepare", "-c", str(config_path), "-j", "1"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 60
@@ -132,7 +133,7 @@ def test_kill_9_mid_prepare_then_rerun_matches_uninterrupted(tmp_path: Path) -> 
     process.wait()
     done = len(list(clips.glob("*.json")))
     assert 5 <= done < 48, "the kill must land mid-run"
-    assert not (tmp_path / "prepared" / "manifest.jsonl").exists()
+    assert not (tmp_path / "prepared" / cache.MANIFEST_FILE).exists()
 
     resumed = subprocess.run([sys.executable, "-m", "isltk", "prepare", "-c", str(config_path), "-j", "2"],
                              capture_output=True, text=True)
@@ -148,25 +149,24 @@ def test_kill_9_mid_prepare_then_rerun_matches_uninterrupted(tmp_path: Path) -> 
 def test_jpeg_cache_is_smaller_reads_back_closely_and_converts_without_decoding(tmp_path: Path) -> None:
     from isltk.data.dataset import Augment, PreparedClips
     from isltk.data.framestore import FrameFile
-    from isltk.data.vocab import Vocabulary
 
     corpus(tmp_path, train=4)
     raw_cfg = small_config(tmp_path, image_size=64)
     prepare_cache(raw_cfg, workers=1)
-    raw = {p.name.split(".")[0]: FrameFile(p).read() for p in (raw_cfg.data.prepared_dir / "clips").glob("*.npy")}
-    raw_bytes = sum(p.stat().st_size for p in (raw_cfg.data.prepared_dir / "clips").glob("*.npy"))
+    raw = {p.name.split(".")[0]: FrameFile(p).read() for p in (cache.clips_dir(raw_cfg.data.prepared_dir)).glob("*.npy")}
+    raw_bytes = sum(p.stat().st_size for p in (cache.clips_dir(raw_cfg.data.prepared_dir)).glob("*.npy"))
 
     jpeg_cfg = small_config(tmp_path, image_size=64, cache_format="jpeg", jpeg_quality=90)
     report = prepare_cache(jpeg_cfg, workers=1)  # same folder: storage changed only -> converted in place
     assert report.converted == 12 and report.prepared == 0 and report.reused == 12
-    clips = raw_cfg.data.prepared_dir / "clips"
+    clips = cache.clips_dir(raw_cfg.data.prepared_dir)
     assert not list(clips.glob("*.npy")) and len(list(clips.glob("*.jpgs.npz"))) == 12
     assert sum(p.stat().st_size for p in clips.glob("*.jpgs.npz")) < raw_bytes / 4
     for key, frames in raw.items():
         decoded = FrameFile(clips / f"{key}.jpgs.npz").read().astype(np.float32)
         mse = float(((decoded - frames) ** 2).mean())
         assert 10 * np.log10(255**2 / max(mse, 1e-9)) > 30  # PSNR in dB
-    vocab = Vocabulary.load(jpeg_cfg.data.prepared_dir / "vocab.json")
+    vocab = cache.load_text_vocabulary(jpeg_cfg.data.prepared_dir)
     frames, _, _ = PreparedClips(jpeg_cfg.data.prepared_dir, "train", vocab, Augment(8), 16)[0]
     assert frames.shape == (8, 64, 64, 3) and frames.dtype == torch.uint8
     with pytest.raises(DataError, match="image_size"):

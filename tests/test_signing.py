@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from isltk.data.prepare import GLOSS_VOCAB_FILE, prepare_cache
+from isltk.data import cache
+from isltk.data.prepare import prepare_cache
 from isltk.data.signing import (
     GREETING_SHARE,
     GREETINGS,
@@ -104,20 +105,21 @@ def test_prepare_samples_by_time_and_keeps_glosses(corpus: Path) -> None:
     cfg = small_config(corpus, image_size=32, sample_fps=10, min_frames=4, max_frames=40)
     report = prepare_cache(cfg, workers=2)
     assert report.usable == 34 and report.gloss_vocab_size > 4
-    records = [json.loads(line) for line in (cfg.data.prepared_dir / "manifest.jsonl").read_text().splitlines()]
+    records = cache.load_manifest(cfg.data.prepared_dir)
     for record in records:
-        stored = np.load(cfg.data.prepared_dir / "clips" / f"{record['key']}.npy", mmap_mode="r")
+        stored = np.load(cache.clip_frames_path(cfg.data.prepared_dir, record["key"], "npy"), mmap_mode="r")
         assert record["frames"] == len(stored)
         assert record["frames"] == min(40, max(4, round(record["duration_s"] * 10)))
         assert record["gloss"]
     assert len({r["frames"] for r in records}) > 5  # lengths follow the sentences
-    assert (cfg.data.prepared_dir / GLOSS_VOCAB_FILE).is_file()
+    assert cache.has_glosses(cfg.data.prepared_dir)
     assert prepare_cache(cfg, workers=1).reused == 34  # nothing decoded again
 
 
 def test_a_gloss_annotated_corpus_trains_the_ctc_head_and_evaluate_reports_gloss_wer(corpus: Path, tmp_path: Path) -> None:
     from isltk.evaluation.evaluate import evaluate_split
     from isltk.evaluation.inference import load_translator
+    from isltk.training import run_folder
     from isltk.training.trainer import Trainer
     from tests.conftest import micro_config
 
@@ -125,7 +127,7 @@ def test_a_gloss_annotated_corpus_trains_the_ctc_head_and_evaluate_reports_gloss
     cfg.data.prepared_dir = tmp_path / "prepared"
     prepare_cache(cfg, workers=2)
     Trainer(cfg, tmp_path / "run").fit()
-    rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    rows = [json.loads(line) for line in (tmp_path / "run" / run_folder.METRICS_FILE).read_text().splitlines()]
     assert any(r.get("gloss_loss") for r in rows if r["kind"] == "train")
     loaded = load_translator(tmp_path / "run", device="cpu")
     assert loaded.gloss_vocab[: 4] == ["<pad>", "<unk>", "<bos>", "<eos>"]  # stored in the checkpoint
@@ -133,3 +135,22 @@ def test_a_gloss_annotated_corpus_trains_the_ctc_head_and_evaluate_reports_gloss
     wer = next(s for s in report.scores if s.name == "gloss WER")
     assert 0.0 <= wer.value and "levenshtein" in wer.signature
     assert "gloss WER" in json.loads((tmp_path / "eval" / "metrics.json").read_text())["scores"]
+
+
+def test_check_hardware_counts_the_parameters_train_builds_for_the_signing_preset(corpus: Path, tmp_path: Path) -> None:
+    """The gloss heads of configs/signing.yaml were once left out of check-hardware's and train's printed count."""
+    from isltk.config import load_config
+    from isltk.hardware.estimate import estimate
+    from isltk.models.summary import count_parameters
+    from isltk.training.trainer import Trainer
+
+    cfg = load_config(Path(__file__).parents[1] / "configs" / "signing.yaml", [
+        f"data.video_dir={corpus / 'videos'}", f"data.csv_path={corpus / 'sentences.csv'}",
+        f"data.prepared_dir={tmp_path / 'prepared'}", f"training.runs_dir={tmp_path / 'runs'}"])
+    prepare_cache(cfg, workers=2)
+    trained = count_parameters(Trainer(cfg, tmp_path / "run").model)["total"]
+    predicted = estimate(cfg).parameters["total"]
+    assert predicted == trained
+    assert estimate(load_config(Path(__file__).parents[1] / "configs" / "signing.yaml", [
+        f"data.prepared_dir={tmp_path / 'none'}", "training.gloss_loss_weight=0", "training.frame_gloss_loss_weight=0",
+        "training.memory_gloss_loss_weight=0"])).parameters["total"] < predicted  # the gloss heads are counted

@@ -8,8 +8,9 @@ import pytest
 from typer.testing import CliRunner
 
 from isltk.cli.app import app
+from isltk.data import cache
 from isltk.data.subword import SubwordVocabulary, subword_target
-from isltk.data.vocab import SPECIALS, load_vocabulary, vocabulary_from_json
+from isltk.data.vocab import SPECIALS, vocabulary_from_json
 from tests.conftest import micro_config
 
 TRAIN = ["Hello there.", "Yesterday, she drank the tea.", "Did he not buy the big red ball at the market?",
@@ -67,13 +68,13 @@ def test_bpe_corpus_trains_and_writes_ordinary_text_from_the_checkpoint_alone(tm
     cfg.data.tokenizer, cfg.data.subword_vocab_size, cfg.data.lowercase = "bpe", 300, False
     cfg.decoder.max_length = 40
     report = prepare_cache(cfg, workers=2)
-    vocab = load_vocabulary(cfg.data.prepared_dir / "vocab.json")
+    vocab = cache.load_text_vocabulary(cfg.data.prepared_dir)
     assert vocab.kind == "bpe" and report.vocab_size == len(vocab)
     test_rows = [r for r in rows if r["split"] == "test"]
     assert all(vocab.display_text(vocab.target_ids(r)[1:]) == r["text"] for r in rows)  # every sentence, exactly
 
     Trainer(cfg, tmp_path / "run").fit()
-    (cfg.data.prepared_dir / "vocab.json").unlink()  # inference must need nothing but the checkpoint
+    (cfg.data.prepared_dir / cache.VOCAB_FILE).unlink()  # inference must need nothing but the checkpoint
     loaded = load_translator(tmp_path / "run", device="cpu")
     assert loaded.vocab.tokens == vocab.tokens
     evaluate_split(loaded, "test", 2, 1.0, tmp_path / "eval")

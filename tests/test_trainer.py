@@ -14,9 +14,11 @@ import torch
 import yaml
 from safetensors.torch import load_file
 
+from isltk.data import cache
 from isltk.data.prepare import prepare_cache
 from isltk.data.synth import make_corpus
 from isltk.training import checkpoint as ckpt
+from isltk.training import run_folder
 from isltk.training.trainer import NonFiniteLossError, Trainer
 from tests.conftest import MICRO, micro_config, prepared_corpus
 
@@ -36,14 +38,13 @@ def final_weights(run_dir: Path) -> dict[str, torch.Tensor]:
 
 
 def train_losses(run_dir: Path) -> list[float]:
-    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    rows = [json.loads(line) for line in (run_dir / run_folder.METRICS_FILE).read_text().splitlines()]
     return [r["loss"] for r in rows if r["kind"] == "train"]
 
 
-@pytest.mark.parametrize("repeat_factor_threshold", [0.0, 0.5])
-def test_resume_mid_epoch_matches_uninterrupted_run(corpus_dir: Path, tmp_path: Path, repeat_factor_threshold: float) -> None:
-    # 6 steps per epoch (more with repeat-factor sampling): stop at step 4 (mid-epoch), resume to step 10
-    settings = {"num_workers": 1, "repeat_factor_threshold": repeat_factor_threshold}
+def test_resume_mid_epoch_matches_uninterrupted_run(corpus_dir: Path, tmp_path: Path) -> None:
+    # 6 steps per epoch: stop at step 4 (mid-epoch), resume to step 10
+    settings = {"num_workers": 1}
     Trainer(micro_config(corpus_dir, tmp_path, max_steps=10, **settings), tmp_path / "straight").fit()
     Trainer(micro_config(corpus_dir, tmp_path, max_steps=4, **settings), tmp_path / "resumed").fit()
     result = Trainer(micro_config(corpus_dir, tmp_path, max_steps=10, **settings), tmp_path / "resumed", resume="auto").fit()
@@ -63,7 +64,7 @@ def test_resume_follows_a_changed_learning_rate_and_says_so(corpus_dir: Path, tm
     trainer = Trainer(lower, tmp_path / "run", resume="auto")
     assert "rest: lr 0.001 -> 0.0001" in trainer.resume_changes
     trainer.fit()
-    rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    rows = [json.loads(line) for line in (tmp_path / "run" / run_folder.METRICS_FILE).read_text().splitlines()]
     logged = {r["step"]: r["lr"] for r in rows if r["kind"] == "train"}
     total = trainer.total_steps
     assert logged[4] == pytest.approx(1e-3 * lr_factor(4, 2, total))  # before: the old rate
@@ -72,8 +73,12 @@ def test_resume_follows_a_changed_learning_rate_and_says_so(corpus_dir: Path, tm
 
 def test_bf16_autocast_path_trains(corpus_dir: Path, tmp_path: Path) -> None:
     """The mixed-precision code path (bf16 autocast, as on Ampere+ GPUs) runs on CPU too."""
-    trainer = Trainer(micro_config(corpus_dir, tmp_path, max_steps=3, use_amp=True, amp_on_cpu=True), tmp_path / "amp")
-    assert trainer.step_settings.amp_dtype == torch.bfloat16 and not trainer.scaler.is_enabled()
+    import dataclasses
+
+    trainer = Trainer(micro_config(corpus_dir, tmp_path, max_steps=3, use_amp=True), tmp_path / "amp")
+    assert trainer.step_settings.amp_dtype is None  # CPU trains in fp32 ...
+    trainer.step_settings = dataclasses.replace(trainer.step_settings, amp_dtype=torch.bfloat16)  # ... the GPU path here
+    assert not trainer.scaler.is_enabled()
     result = trainer.fit()
     losses = train_losses(tmp_path / "amp")
     assert result.state.step == 3 and all(loss == loss and loss < 20 for loss in losses)
@@ -116,7 +121,7 @@ def test_sigterm_saves_a_checkpoint_and_exits_cleanly(corpus_dir: Path, tmp_path
     config_path = write_yaml(micro_config(corpus_dir, tmp_path, num_epochs=50), tmp_path / "c.yaml")
     out = tmp_path / "term"
     process = _launch(config_path, out)
-    _wait_for(lambda: (out / "metrics.jsonl").is_file() and len(train_losses(out)) >= 3)
+    _wait_for(lambda: (out / run_folder.METRICS_FILE).is_file() and len(train_losses(out)) >= 3)
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 128 + signal.SIGTERM, stderr
@@ -209,7 +214,8 @@ def test_tiny_preset_learns_unseen_sentences(tmp_path: Path) -> None:
 
 def test_frozen_backbone_trains_from_cached_features(corpus_dir: Path, tmp_path: Path) -> None:
     """encoder.freeze_epochs=-1: features computed once, ViT untouched, the rest learns; a re-run reuses them."""
-    from isltk.training.features import COMPLETE, FEATURES_DIR
+    from isltk.data.cache import FEATURES_DIR
+    from isltk.training.features import COMPLETE
 
     def config(max_steps: int):
         cfg = micro_config(corpus_dir, tmp_path, max_steps=max_steps)
@@ -222,7 +228,7 @@ def test_frozen_backbone_trains_from_cached_features(corpus_dir: Path, tmp_path:
     assert len(folders) == 1 and (folders[0] / COMPLETE).is_file()
     record = trainer.train_set.records[0]
     cached = torch.from_numpy(np.load(folders[0] / f"{record['key']}.npy")).float()
-    frames = torch.from_numpy(np.load(corpus_dir / "prepared" / "clips" / f"{record['key']}.npy"))[None]
+    frames = torch.from_numpy(np.load(cache.clips_dir(corpus_dir / "prepared") / f"{record['key']}.npy"))[None]
     with torch.no_grad():
         trainer.model.eval()
         direct = trainer.model.encoder(trainer.model.normalize(frames), torch.ones(frames.shape[:2], dtype=torch.bool))[0]

@@ -38,6 +38,7 @@ def evaluate(
     """
     from isltk.evaluation.evaluate import evaluate_split, sweep_split
     from isltk.evaluation.inference import load_translator
+    from isltk.training.run_folder import eval_dir, run_dir_of
 
     loaded = load_translator(checkpoint, device)
     stderr.print(f"checkpoint {loaded.path}")
@@ -52,7 +53,7 @@ def evaluate(
         stdout.print(f"best on val: --beam {result.best_beam} --alpha {result.best_alpha} (BLEU-4 {result.best_bleu:.2f}); use them on test")
         return
     beam, alpha = loaded.search_settings(beam, alpha)
-    out = out or loaded.path.parent.parent / f"eval-{split}-beam{beam}"
+    out = out or eval_dir(run_dir_of(loaded.path), split, beam)
     progress = make_progress("clips")
     task = progress.add_task(f"decoding {split}", total=None)
     with progress:

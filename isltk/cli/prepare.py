@@ -56,6 +56,8 @@ def prepare(
 
 
 def _print_summary(report, show_rejects: int) -> None:  # type: ignore[no-untyped-def]
+    from isltk.data.cache import REJECTS_FILE
+
     table = Table(title=f"prepared cache: {report.out_dir}", show_header=False)
     table.add_row("layout", report.layout)
     table.add_row("rows in CSV", str(report.total_rows))
@@ -81,7 +83,7 @@ def _print_summary(report, show_rejects: int) -> None:  # type: ignore[no-untype
                      f"({report.max_length} tokens) and will be cut in training; raise decoder.max_length to "
                      f"{report.target_tokens_p99} or more")
     if report.rejects:
-        stderr.print(f"{len(report.rejects)} row(s) rejected; all listed in {report.out_dir / 'rejects.csv'}")
+        stderr.print(f"{len(report.rejects)} row(s) rejected; all listed in {report.out_dir / REJECTS_FILE}")
         for reject in report.rejects[:show_rejects]:
             stderr.print(f"  line {reject.line}: {reject.clip_id or '?'} ({reject.source}): {reject.reason}", highlight=False)
     if report.usable == 0:

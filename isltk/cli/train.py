@@ -31,8 +31,8 @@ def train(
     """
     from isltk.hardware.estimate import length_plan
     from isltk.models.summary import summarize
-    from isltk.models.translator import ModelConfig
     from isltk.training.distributed import shutdown_distributed
+    from isltk.training.run_folder import CURVES_FILE
     from isltk.training.trainer import (
         Callbacks,
         RunStart,
@@ -49,7 +49,7 @@ def train(
 
     def on_start(info: RunStart) -> None:
         frames = length_plan(cfg).time_frames
-        summary = summarize(ModelConfig.from_config(cfg, info.vocab_size), frames)
+        summary = summarize(info.model_config, frames)
         stderr.print(f"run folder {info.run_dir} | device {info.device} x{info.world} | precision {info.amp} | "
                      f"{info.train_clips} train / {info.val_clips} val clips | {info.steps_per_epoch} steps/epoch")
         stderr.print(f"model: {summary.parameters['total'] / 1e6:.3g} M parameters (ViT {summary.parameters['encoder'] / 1e6:.3g} M), "
@@ -96,6 +96,6 @@ def train(
     if trainer is not None and trainer.info.is_main:
         best = result.best_checkpoint
         stdout.print(f"finished at step {result.state.step}{' (early stop)' if result.stopped_early else ''}; "
-                     f"best val BLEU-4 {max(result.state.best_bleu, 0):.2f}; best checkpoint: {best}; curves: {result.run_dir / 'curves.png'}")
+                     f"best val BLEU-4 {max(result.state.best_bleu, 0):.2f}; best checkpoint: {best}; curves: {result.run_dir / CURVES_FILE}")
 
 

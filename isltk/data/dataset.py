@@ -8,8 +8,6 @@ normalises them there.
 
 from __future__ import annotations
 
-import json
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,9 +17,9 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from isltk.data.framestore import FrameFile, frame_path
+from isltk.data.cache import clip_frames_path, load_manifest, storage_format
+from isltk.data.framestore import FrameFile
 from isltk.data.vocab import TextVocabulary, Vocabulary
-from isltk.errors import DataError
 
 
 @dataclass(frozen=True)
@@ -29,27 +27,13 @@ class Augment:
     frames: int | None  # frames the model sees; None: every stored frame (time-based caches)
     temporal_jitter: bool = False  # fixed count: a random frame per segment; time-based: tempo change
     spatial_jitter_px: int = 0
-    horizontal_flip: bool = False  # off by default: handedness carries meaning in signing
     color_jitter: float = 0.0  # per clip: each RGB channel scaled by U(1 - j, 1 + j) (other skin, light, camera)
     scale_jitter: float = 0.0  # per clip: zoomed by U(1 - s, 1 + s) about the centre (signer size, camera distance)
 
     @property
     def random(self) -> bool:
-        return bool(self.temporal_jitter or self.spatial_jitter_px or self.horizontal_flip or self.color_jitter
+        return bool(self.temporal_jitter or self.spatial_jitter_px or self.color_jitter
                     or self.scale_jitter)
-
-
-def load_manifest(prepared_dir: Path) -> list[dict]:
-    path = prepared_dir / "manifest.jsonl"
-    if not (prepared_dir / "cache.json").is_file() or not path.is_file():
-        raise DataError(f"{prepared_dir}: no complete prepared cache here; run `isltk prepare` with this config first")
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
-def cache_format(prepared_dir: Path) -> str:
-    """The cache's storage format (settings.json; caches made before the setting existed are raw npy)."""
-    settings = prepared_dir / "settings.json"
-    return json.loads(settings.read_text(encoding="utf-8")).get("cache_format", "npy") if settings.is_file() else "npy"
 
 
 def frame_indices(stored: int, wanted: int, rng: np.random.Generator | None) -> np.ndarray:
@@ -81,31 +65,9 @@ def shift_frames(frames: np.ndarray, dy: int, dx: int) -> np.ndarray:
 TEMPO_RANGE = (0.8, 1.25)  # time-based temporal jitter: the clip signed up to 25% faster or slower
 
 
-def repeat_factors(records: list[dict], threshold: float) -> list[float]:
-    """Repeat-factor sampling (Gupta et al. 2019, LVIS): how often each clip is drawn per epoch.
-
-    A sign vocabulary is long-tailed: a greeting may occur in 3% of the clips, a pronoun in 15%, so the
-    rare signs get a few gradient steps per epoch and are learnt last, or never. A label present in a
-    fraction f < `threshold` of the clips gets sqrt(threshold / f); a clip is repeated by the largest factor
-    among its labels (at least 1). Labels are the clip's glosses, or the words of its sentence where the
-    corpus has no glosses. Clips of frequent labels only are drawn once, as without it."""
-    labels = [set(r.get("gloss", "").split()) or set(r["text_norm"].split()) for r in records]
-    counts = Counter(label for clip_labels in labels for label in clip_labels)
-    factor = {label: max(1.0, (threshold * len(records) / count) ** 0.5) for label, count in counts.items()}
-    return [max((factor[label] for label in clip_labels), default=1.0) for clip_labels in labels]
-
-
 def clip_lengths(records: list[dict]) -> list[int]:
-    """Stored frames per clip (manifest field `frames`; caches made before it held a fixed count)."""
-    return [int(r.get("frames") or 0) for r in records]
-
-
-ClipKey = int | tuple[int, int]  # a clip's index, or (index, k) for its k-th repeated draw in an epoch
-
-
-def unpack_key(key: ClipKey) -> tuple[int, int]:
-    """(clip index, draw k); a plain index is the clip's first draw (k = 0)."""
-    return key if isinstance(key, tuple) else (key, 0)
+    """Stored frames per clip (manifest field `frames`)."""
+    return [int(r["frames"]) for r in records]
 
 
 class PreparedClips(Dataset):
@@ -115,10 +77,10 @@ class PreparedClips(Dataset):
                  gloss_vocab: Vocabulary | None = None, features_dir: Path | None = None) -> None:
         self.dir = prepared_dir
         self.features_dir = features_dir  # cached per-frame features (frozen backbone) instead of frames
-        self.records = [r for r in load_manifest(prepared_dir) if r["split"] == split]
+        self.records = load_manifest(prepared_dir, split)
         self.vocab, self.augment, self.max_length, self.seed = vocab, augment, max_length, seed
         self.gloss_vocab = gloss_vocab
-        self.cache_format = cache_format(prepared_dir)
+        self.cache_format = storage_format(prepared_dir)
         self.epoch = 0
 
     def __len__(self) -> int:
@@ -129,7 +91,7 @@ class PreparedClips(Dataset):
 
     def frames(self, index: int, rng: np.random.Generator | None) -> np.ndarray:
         key = self.records[index]["key"]
-        stored = FrameFile(self.features_dir / f"{key}.npy" if self.features_dir else frame_path(self.dir / "clips", key, self.cache_format))
+        stored = FrameFile(self.features_dir / f"{key}.npy" if self.features_dir else clip_frames_path(self.dir, key, self.cache_format))
         jitter = rng if self.augment.temporal_jitter else None
         if self.augment.frames is not None:
             picked = stored.read(frame_indices(len(stored), self.augment.frames, jitter))
@@ -143,8 +105,6 @@ class PreparedClips(Dataset):
             j, s = self.augment.spatial_jitter_px, self.augment.scale_jitter
             dy, dx = int(rng.integers(-j, j + 1)), int(rng.integers(-j, j + 1))
             picked = zoom_frames(picked, rng.uniform(1 - s, 1 + s), dy, dx) if s else shift_frames(picked, dy, dx)
-        if rng is not None and self.augment.horizontal_flip and rng.random() < 0.5:
-            picked = picked[:, :, ::-1]
         if rng is not None and self.augment.color_jitter:
             gains = rng.uniform(1 - self.augment.color_jitter, 1 + self.augment.color_jitter, 3).astype(np.float32)
             picked = np.clip(picked * gains, 0, 255).astype(np.uint8)
@@ -155,11 +115,9 @@ class PreparedClips(Dataset):
             return []
         return self.gloss_vocab.encode(self.records[index].get("gloss", "").split())[1:-1]  # no BOS/EOS for CTC
 
-    def __getitem__(self, key: ClipKey) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Clip `key`, or (clip, k): the clip's k-th repeated draw in an epoch (repeat-factor sampling), augmented
-        differently from its first."""
-        index, draw = unpack_key(key)
-        seed = [self.seed, self.epoch, index] + ([draw] if draw else [])
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Clip `index`, augmented by a generator seeded by (seed, epoch, index): the same whatever the worker."""
+        seed = [self.seed, self.epoch, index]
         rng = np.random.default_rng(seed) if self.augment.random else None
         tokens = self.vocab.target_ids(self.records[index], self.max_length)
         glosses = torch.tensor(self.glosses(index), dtype=torch.long)
@@ -183,17 +141,12 @@ def collate(items: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]) -> dic
     return {"frames": video, "frame_mask": mask, "tokens": tokens, "glosses": glosses, "gloss_lengths": gloss_lengths}
 
 
-class ShardedBatchSampler(Sampler[list[ClipKey]]):
+class ShardedBatchSampler(Sampler[list[int]]):
     """Per-rank batches of a seeded per-epoch permutation, resumable at any batch.
 
     Global batch g (world × batch_size clips) is the same set whatever the world size; rank r takes
     its r-th slice. So 2 GPUs × 8 see exactly the clips 1 GPU × 16 sees, and a run resumed at
     batch k continues with batch k, without replaying data.
-
-    With `repeats` (draws per epoch, per clip; see `repeat_factors`), clip i enters each epoch's
-    permutation floor(r_i) times, plus once more with probability frac(r_i) (seeded by the epoch, so
-    every rank and a resumed run draw the same); its first draw is `i`, its k-th repeat `(i, k)`, which the
-    dataset augments anew.
 
     With `lengths` (frames per clip), batches are **length-bucketed**: the epoch's permutation is
     cut into pools of `BUCKET_POOL` global batches, each pool sorted by length and cut into batches
@@ -205,33 +158,25 @@ class ShardedBatchSampler(Sampler[list[ClipKey]]):
     BUCKET_POOL = 32
 
     def __init__(self, size: int, batch_size: int, world: int = 1, rank: int = 0, seed: int = 0, shuffle: bool = True,
-                 drop_last: bool = True, lengths: list[int] | None = None, max_frames: int = 0,
-                 repeats: list[float] | None = None) -> None:
+                 drop_last: bool = True, lengths: list[int] | None = None, max_frames: int = 0) -> None:
         self.size, self.batch_size, self.world, self.rank = size, batch_size, world, rank
-        self.repeats = repeats
         self.seed, self.shuffle, self.drop_last = seed, shuffle, drop_last
         self.lengths, self.max_frames = lengths, max_frames
         self.epoch, self.start_batch = 0, 0
-        self._plan: tuple[int, list[list[list[ClipKey]]]] | None = None
+        self._plan: tuple[int, list[list[list[int]]]] | None = None
 
     def set_epoch(self, epoch: int, start_batch: int = 0) -> None:
         self.epoch, self.start_batch = epoch, start_batch
 
-    def _order(self) -> list[ClipKey]:
+    def _order(self) -> list[int]:
         if not self.shuffle:
             return list(range(self.size))
-        generator = self._generator()
-        if self.repeats is None:
-            return torch.randperm(self.size, generator=generator).tolist()
-        repeats = torch.tensor(self.repeats, dtype=torch.float64)
-        draws = repeats.floor() + (torch.rand(self.size, generator=generator, dtype=torch.float64) < repeats.frac())
-        pool: list[ClipKey] = [i if k == 0 else (i, k) for i, n in enumerate(draws.long().tolist()) for k in range(n)]
-        return [pool[j] for j in torch.randperm(len(pool), generator=generator).tolist()]
+        return torch.randperm(self.size, generator=self._generator()).tolist()
 
     def _generator(self) -> torch.Generator:
         return torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
 
-    def global_batches(self) -> list[list[list[ClipKey]]]:
+    def global_batches(self) -> list[list[list[int]]]:
         """This epoch's global batches, each a list of `world` per-rank batches (cached per epoch)."""
         if self._plan is not None and self._plan[0] == self.epoch:
             return self._plan[1]
@@ -256,11 +201,11 @@ class ShardedBatchSampler(Sampler[list[ClipKey]]):
         self._plan = (self.epoch, grouped)
         return grouped
 
-    def _length(self, key: ClipKey) -> int:
+    def _length(self, key: int) -> int:
         assert self.lengths is not None
-        return self.lengths[unpack_key(key)[0]]  # a repeated draw (clip, k) is the same clip
+        return self.lengths[key]
 
-    def _cut(self, ordered: list[ClipKey]) -> list[list[ClipKey]]:
+    def _cut(self, ordered: list[int]) -> list[list[int]]:
         """Consecutive clips (sorted by length) into batches of batch_size clips or max_frames padded frames."""
         if not self.max_frames:
             return [ordered[i : i + self.batch_size] for i in range(0, len(ordered), self.batch_size)]
@@ -279,7 +224,7 @@ class ShardedBatchSampler(Sampler[list[ClipKey]]):
     def __len__(self) -> int:
         return max(0, self.batches_per_epoch() - self.start_batch)
 
-    def __iter__(self) -> Iterator[list[ClipKey]]:
+    def __iter__(self) -> Iterator[list[int]]:
         for group in self.global_batches()[self.start_batch :]:
             if group[self.rank]:
                 yield group[self.rank]

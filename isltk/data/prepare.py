@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from isltk.config import Config, DataConfig
+from isltk.data import cache
 from isltk.data.framestore import FrameFile, frame_path, write_frames
 from isltk.data.layouts import RowReject, SourceRow, image_frames, read_rows
 from isltk.data.subword import SubwordVocabulary
@@ -35,10 +36,6 @@ from isltk.data.video import FrameSampling, VideoDecodeError, decode_image_folde
 from isltk.data.vocab import TextVocabulary, Vocabulary
 from isltk.errors import DataError
 from isltk.fsutil import atomic_write_bytes, atomic_write_json, remove_stale_temps
-
-CACHE_FORMAT = 1
-GLOSS_VOCAB_FILE = "gloss_vocab.json"
-SPLITS = ("train", "val", "test")
 
 
 @dataclass(frozen=True)
@@ -143,11 +140,11 @@ def prepare_one(row: SourceRow, settings: FrameSettings, clips_dir: Path, signat
     try:
         clip = _decode_row(row, settings)
     except VideoDecodeError as exc:
-        atomic_write_json(clips_dir / f"{key}.reject.json", {"id": row.clip_id, "reason": str(exc), "signature": signature})
+        atomic_write_json(cache.reject_path(clips_dir, key), {"id": row.clip_id, "reason": str(exc), "signature": signature})
         return ClipOutcome(row.clip_id, "rejected", str(exc), time.perf_counter() - start)
     except Exception as exc:  # OpenCV can raise cv2.error on damaged streams; keep the run alive
         reason = f"decoder error: {type(exc).__name__}: {exc}".strip()
-        atomic_write_json(clips_dir / f"{key}.reject.json", {"id": row.clip_id, "reason": reason, "signature": signature})
+        atomic_write_json(cache.reject_path(clips_dir, key), {"id": row.clip_id, "reason": reason, "signature": signature})
         return ClipOutcome(row.clip_id, "rejected", reason, time.perf_counter() - start)
     write_frames(frame_path(clips_dir, key, settings.cache_format), clip.frames, settings.cache_format, settings.jpeg_quality or 90)
     record = {
@@ -165,8 +162,8 @@ def prepare_one(row: SourceRow, settings: FrameSettings, clips_dir: Path, signat
         "height": clip.height,
         "signature": signature,
     }
-    (clips_dir / f"{key}.reject.json").unlink(missing_ok=True)
-    atomic_write_json(clips_dir / f"{key}.json", record)
+    (cache.reject_path(clips_dir, key)).unlink(missing_ok=True)
+    atomic_write_json(cache.record_path(clips_dir, key), record)
     return ClipOutcome(row.clip_id, "prepared", "", time.perf_counter() - start)
 
 
@@ -178,7 +175,7 @@ def normalize_gloss(gloss: str) -> str:
 def _existing(clips_dir: Path, row: SourceRow, signature: list[int], shape: tuple[int, ...], fmt: str) -> tuple[str, str] | None:
     """("reused", "") or ("rejected", reason) when an earlier run already settled this row."""
     key = clip_key(row.clip_id)
-    record_path, reject_path = clips_dir / f"{key}.json", clips_dir / f"{key}.reject.json"
+    record_path, reject_path = cache.record_path(clips_dir, key), cache.reject_path(clips_dir, key)
     if record_path.is_file():
         record = json.loads(record_path.read_text(encoding="utf-8"))
         tensor = frame_path(clips_dir, key, fmt)
@@ -199,23 +196,21 @@ STORAGE_KEYS = ("cache_format", "jpeg_quality")
 
 def _check_settings(out_dir: Path, settings: FrameSettings, force: bool) -> int:
     """Refuse a cache built with other frame settings; convert one that differs only in storage (returns clips converted)."""
-    settings_path = out_dir / "settings.json"
-    wanted = {"format": CACHE_FORMAT, **asdict(settings)}
+    settings_path = out_dir / cache.SETTINGS_FILE
+    wanted = {"format": cache.CACHE_FORMAT, **asdict(settings)}
     converted = 0
-    if settings_path.is_file() and not force:
-        found = json.loads(settings_path.read_text(encoding="utf-8"))
-        found.setdefault("cache_format", "npy")
-        found.setdefault("jpeg_quality", None)
+    found = cache.read_settings(out_dir)
+    if found is not None and not force:
         if found != wanted and all(found.get(k) == v for k, v in wanted.items() if k not in STORAGE_KEYS):
-            converted = convert_storage(out_dir / "clips", found["cache_format"], settings)  # same frames, another storage
+            converted = convert_storage(cache.clips_dir(out_dir), found["cache_format"], settings)  # same frames, another storage
         elif found != wanted:
             changed = ", ".join(f"{k}: {found.get(k)} -> {v}" for k, v in wanted.items() if found.get(k) != v)
             raise DataError(
                 f"{out_dir}: prepared with other settings ({changed}); choose another data.prepared_dir "
                 "or re-run with --force to rebuild it"
             )
-    if force and (out_dir / "clips").is_dir():
-        for path in (out_dir / "clips").iterdir():
+    if force and cache.clips_dir(out_dir).is_dir():
+        for path in cache.clips_dir(out_dir).iterdir():
             path.unlink()
     atomic_write_json(settings_path, wanted)
     return converted
@@ -227,10 +222,7 @@ def convert_storage(clips_dir: Path, old_format: str, settings: FrameSettings) -
     Crash-safe: a clip's new file is written (atomically) before its old one is removed, and a re-run
     converts whatever still has an old file."""
     converted = 0
-    for record in sorted(clips_dir.glob("*.json")):
-        if record.name.endswith(".reject.json"):
-            continue
-        key = record.name[: -len(".json")]
+    for key in cache.recorded_keys(clips_dir):
         old, new = frame_path(clips_dir, key, old_format), frame_path(clips_dir, key, settings.cache_format)
         if old.is_file():
             write_frames(new, FrameFile(old).read(), settings.cache_format, settings.jpeg_quality or 90)
@@ -281,7 +273,7 @@ def prepare_cache(
     if not data.video_dir.is_dir():
         raise DataError(f"{data.video_dir}: video folder not found (set data.video_dir)")
     out_dir, settings = data.prepared_dir, FrameSettings.from_data(data)
-    clips_dir = out_dir / "clips"
+    clips_dir = cache.clips_dir(out_dir)
     clips_dir.mkdir(parents=True, exist_ok=True)
     converted = _check_settings(out_dir, settings, force)
     remove_stale_temps(clips_dir)
@@ -328,11 +320,8 @@ def _collect(rows: list[SourceRow], clips_dir: Path, decode_rejects: dict[str, s
             report.rejects.append(RowReject(row.clip_id, str(row.source), decode_rejects[row.clip_id], row.line))
             continue
         key = clip_key(row.clip_id)
-        record = json.loads((clips_dir / f"{key}.json").read_text(encoding="utf-8"))
+        record = json.loads(cache.record_path(clips_dir, key).read_text(encoding="utf-8"))
         record.pop("signature", None)
-        if "frames" not in record:  # a clip prepared before the field existed
-            record["frames"] = len(FrameFile(frame_path(clips_dir, key, data.cache_format)))
-        record.setdefault("gloss", "")
         record["split"] = row.split or ratio_split(row.clip_id, data)
         records.append(record)
     report.rejects.sort(key=lambda r: r.line)
@@ -349,17 +338,17 @@ def build_vocabulary(records: list[dict[str, Any]], data: DataConfig) -> TextVoc
 
 def _write_outputs(out_dir: Path, records: list[dict[str, Any]], report: PrepareReport, data: DataConfig) -> TextVocabulary:
     vocab = build_vocabulary(records, data)
-    manifest = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
-    atomic_write_bytes(out_dir / "manifest.jsonl", manifest.encode("utf-8"))
-    (out_dir / "splits").mkdir(exist_ok=True)
-    for split in SPLITS:
+    (out_dir / cache.SUMMARY_FILE).unlink(missing_ok=True)  # the summary marks a complete cache: written last
+    atomic_write_bytes(out_dir / cache.MANIFEST_FILE, cache.manifest_text(records).encode("utf-8"))
+    cache.split_list_path(out_dir, "train").parent.mkdir(exist_ok=True)
+    for split in cache.SPLITS:
         ids = [r["id"] for r in records if r["split"] == split]
         report.split_counts[split] = len(ids)
-        atomic_write_bytes(out_dir / "splits" / f"{split}.txt", "".join(i + "\n" for i in ids).encode("utf-8"))
-    atomic_write_bytes(out_dir / "vocab.json", vocab.to_json().encode("utf-8"))
+        atomic_write_bytes(cache.split_list_path(out_dir, split), "".join(i + "\n" for i in ids).encode("utf-8"))
+    atomic_write_bytes(out_dir / cache.VOCAB_FILE, vocab.to_json().encode("utf-8"))
     report.vocab_size, report.tokenizer = len(vocab), vocab.kind
     train_glosses = [r["gloss"].split() for r in records if r["split"] == "train" and r["gloss"]]
-    gloss_path = out_dir / GLOSS_VOCAB_FILE
+    gloss_path = out_dir / cache.GLOSS_VOCAB_FILE
     if train_glosses:  # index 0 (<pad>) doubles as the CTC blank
         atomic_write_bytes(gloss_path, Vocabulary.build(train_glosses).to_json().encode("utf-8"))
     else:
@@ -370,10 +359,10 @@ def _write_outputs(out_dir: Path, records: list[dict[str, Any]], report: Prepare
     writer.writerow(["line", "id", "source", "reason"])
     for reject in report.rejects:
         writer.writerow([reject.line, reject.clip_id, reject.source, reject.reason])
-    atomic_write_bytes(out_dir / "rejects.csv", buffer.getvalue().encode("utf-8"))
+    atomic_write_bytes(out_dir / cache.REJECTS_FILE, buffer.getvalue().encode("utf-8"))
     atomic_write_json(
-        out_dir / "cache.json",
-        {"format": CACHE_FORMAT, "layout": report.layout, "clips": len(records), "rejected": len(report.rejects),
+        out_dir / cache.SUMMARY_FILE,
+        {"format": cache.CACHE_FORMAT, "layout": report.layout, "clips": len(records), "rejected": len(report.rejects),
          "splits": report.split_counts, "vocab_size": len(vocab), **asdict(FrameSettings.from_data(data)),
          "lowercase": data.lowercase, "tokenizer": vocab.kind},
     )

@@ -19,7 +19,7 @@ import unicodedata
 from collections.abc import Iterable
 
 from isltk.data.text import normalize_text
-from isltk.data.vocab import BOS_ID, EOS_ID, PAD_ID, SPECIALS, UNK_ID, content_ids, wrap_target
+from isltk.data.tokens import BOS_ID, EOS_ID, PAD_ID, SPECIALS, UNK_ID, content_ids, wrap_target
 from isltk.errors import DataError
 
 KIND = "bpe"

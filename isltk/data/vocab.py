@@ -13,47 +13,24 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
+from isltk.data.subword import SubwordVocabulary
 from isltk.data.text import detokenize, tokenize
+from isltk.data.tokens import (  # noqa: F401 (re-exported: the vocabulary module is where callers look)
+    BOS,
+    BOS_ID,
+    EOS,
+    EOS_ID,
+    PAD,
+    PAD_ID,
+    SPECIALS,
+    UNK,
+    UNK_ID,
+    TextVocabulary,
+    content_ids,
+    wrap_target,
+)
 from isltk.errors import DataError
-
-PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<bos>", "<eos>"
-SPECIALS = (PAD, UNK, BOS, EOS)
-
-
-PAD_ID, UNK_ID, BOS_ID, EOS_ID = range(len(SPECIALS))
-
-
-def wrap_target(ids: list[int], max_length: int | None) -> list[int]:
-    """BOS + ids + EOS, the ids cut so that the whole fits max_length (EOS always kept)."""
-    if max_length is not None:
-        ids = ids[: max(0, max_length - 2)]
-    return [BOS_ID, *ids, EOS_ID]
-
-
-def content_ids(ids: Iterable[int]) -> list[int]:
-    """A decoded sequence's ids up to EOS, without PAD and BOS."""
-    out = []
-    for i in ids:
-        if i == EOS_ID:
-            break
-        if i not in (PAD_ID, BOS_ID):
-            out.append(i)
-    return out
-
-
-class TextVocabulary(Protocol):
-    """What training, validation and inference need of a vocabulary, whichever kind it is."""
-
-    kind: str
-    tokens: tuple[str, ...]
-
-    def __len__(self) -> int: ...
-    def target_ids(self, record: dict, max_length: int | None = None) -> list[int]: ...
-    def display_text(self, ids: Iterable[int]) -> str: ...
-    def normalized_text(self, ids: Iterable[int]) -> str: ...
-    def to_json(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -121,8 +98,6 @@ def vocabulary_from_json(text: str, source: str = "vocabulary") -> TextVocabular
     try:
         data = json.loads(text)
         if data.get("kind") == "bpe":
-            from isltk.data.subword import SubwordVocabulary
-
             return SubwordVocabulary(data["tokenizer"], bool(data["lowercase"]))
         return Vocabulary.from_list(data["tokens"])
     except (KeyError, ValueError, TypeError, AttributeError) as exc:

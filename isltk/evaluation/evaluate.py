@@ -10,6 +10,7 @@ from pathlib import Path
 from isltk.evaluation.inference import LoadedTranslator, decode_memories, encode_split
 from isltk.fsutil import atomic_write_bytes, atomic_write_json
 from isltk.metrics import Score, all_scores, bleu, sentence_bleu, word_error_rate
+from isltk.training import run_folder
 
 
 @dataclass
@@ -42,12 +43,12 @@ def evaluate_split(loaded: LoadedTranslator, split: str, beam: int, alpha: float
     if loaded.gloss_vocab and any(r.get("gloss") for r in records):  # the CTC head's gloss recognition, as papers report it
         scores.append(word_error_rate(encoded.glosses, [r.get("gloss", "").split() for r in records]))
     out_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(out_dir / "hypotheses.txt", "".join(h + "\n" for h in hypotheses).encode("utf-8"))
-    atomic_write_bytes(out_dir / "references.txt", "".join(r + "\n" for r in references).encode("utf-8"))
+    atomic_write_bytes(out_dir / run_folder.HYPOTHESES_FILE, "".join(h + "\n" for h in hypotheses).encode("utf-8"))
+    atomic_write_bytes(out_dir / run_folder.REFERENCES_FILE, "".join(r + "\n" for r in references).encode("utf-8"))
     rows = [json.dumps({"id": r["id"], "reference": ref, "hypothesis": hyp, "sentence_bleu": round(sentence_bleu(hyp, ref, lower), 4)},
                        ensure_ascii=False) + "\n" for r, ref, hyp in zip(records, references, hypotheses, strict=True)]
-    atomic_write_bytes(out_dir / "clips.jsonl", "".join(rows).encode("utf-8"))
-    atomic_write_json(out_dir / "metrics.json", {
+    atomic_write_bytes(out_dir / run_folder.EVAL_CLIPS_FILE, "".join(rows).encode("utf-8"))
+    atomic_write_json(out_dir / run_folder.EVAL_METRICS_FILE, {
         "checkpoint": str(loaded.path), "split": split, "beam": beam, "alpha": alpha, "clips": len(records),
         "prepared_dir": str(prepared_dir or loaded.config.data.prepared_dir), "lowercase": lower,
         "scores": {s.name: {"value": s.value, "signature": s.signature} for s in scores},

@@ -16,7 +16,7 @@ import torch
 from isltk.config import Config, validate_config
 from isltk.data.dataset import Augment, PreparedClips, collate, frame_indices, sequential_loader
 from isltk.data.video import FrameSampling, VideoDecodeError, decode_video
-from isltk.data.vocab import TextVocabulary, Vocabulary
+from isltk.data.vocab import TextVocabulary
 from isltk.errors import CheckpointError, DataError
 from isltk.models.translator import SignTranslator
 from isltk.training import checkpoint as ckpt
@@ -36,7 +36,7 @@ class LoadedTranslator:
     @cached_property
     def amp_dtype(self) -> torch.dtype | None:
         """The autocast dtype the checkpoint was trained (and validated) with on this device: scores match the
-        validation that chose it, at the GPU's bf16/fp16 rate. None (fp32) on CPU unless training.amp_on_cpu."""
+        validation that chose it, at the GPU's bf16/fp16 rate. None (fp32) on CPU."""
         return StepSettings.from_config(self.config, self.device).amp_dtype
 
     def search_settings(self, beam: int | None, alpha: float | None) -> tuple[int, float]:
@@ -93,17 +93,7 @@ def load_translator(path: Path, device: str = "auto") -> LoadedTranslator:
         raise CheckpointError(f"{folder}: weights do not fit the stored model shape ({str(exc).splitlines()[0]})") from None
     chosen = pick_device(device, setting="--device")
     config = validate_config(meta.config, str(folder / "meta.json"))
-    gloss_vocab = meta.gloss_vocab
-    if meta.model_config.gloss_vocab_size and len(gloss_vocab) != meta.model_config.gloss_vocab_size:
-        from isltk.data.prepare import (
-            GLOSS_VOCAB_FILE,  # checkpoints from before the gloss vocabulary was stored in them
-        )
-
-        path = config.data.prepared_dir / GLOSS_VOCAB_FILE
-        gloss_vocab = list(Vocabulary.load(path).tokens) if path.is_file() else []
-        if len(gloss_vocab) != meta.model_config.gloss_vocab_size:
-            gloss_vocab = []  # gloss recognition cannot be named: left out of evaluate
-    return LoadedTranslator(model.to(chosen).eval(), vocab, config, folder, chosen, gloss_vocab)
+    return LoadedTranslator(model.to(chosen).eval(), vocab, config, folder, chosen, meta.gloss_vocab)
 
 
 @dataclass

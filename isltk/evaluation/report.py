@@ -19,15 +19,15 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from isltk.data.dataset import cache_format, load_manifest
-from isltk.data.framestore import FrameFile, frame_path
+from isltk.data.cache import clip_frames_path, is_complete, load_manifest, storage_format
+from isltk.data.framestore import FrameFile
 from isltk.data.text import normalize_text
 from isltk.errors import DataError
 from isltk.fsutil import atomic_write_bytes
 from isltk.metrics import sentence_bleu
 from isltk.training import checkpoint as ckpt
+from isltk.training import run_folder
 
-REPORT_FILE = "report.html"
 LENGTH_BUCKETS = ((1, 3), (4, 6), (7, 9), (10, 14), (15, 10**6))
 
 
@@ -48,9 +48,9 @@ class ClipRow:
 
 def find_eval_dir(path: Path) -> Path:
     """An evaluate output folder, or a run folder holding one (the newest `eval-*`)."""
-    if (path / "clips.jsonl").is_file() and (path / "metrics.json").is_file():
+    if run_folder.is_eval_dir(path):
         return path
-    found = sorted((p for p in path.glob("eval-*") if (p / "clips.jsonl").is_file()), key=lambda p: p.stat().st_mtime)
+    found = run_folder.eval_dirs(path)
     if not found:
         raise DataError(f"{path}: no evaluation here (clips.jsonl + metrics.json); run `isltk evaluate --checkpoint {path}` "
                         "first, or `isltk evaluate --report`")
@@ -91,7 +91,7 @@ def word_diff(reference: str, hypothesis: str, lowercase: bool = False) -> tuple
 
 def _curves_svg(run_dir: Path) -> str:
     """Training loss and validation BLEU-4 as two inline SVG polylines (no plotting library, no image file)."""
-    path = run_dir / "metrics.jsonl"
+    path = run_dir / run_folder.METRICS_FILE
     if not path.is_file():
         return "<p>No metrics.jsonl next to the checkpoint: no training curves.</p>"
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -115,11 +115,11 @@ def build_rows(eval_dir: Path, prepared_dir: Path | None, thumbnails: int, frame
                lowercase: bool = False) -> list[ClipRow]:
     from sacrebleu.metrics import CHRF
 
-    clips = [json.loads(line) for line in (eval_dir / "clips.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+    clips = [json.loads(line) for line in (eval_dir / run_folder.EVAL_CLIPS_FILE).read_text(encoding="utf-8").splitlines() if line.strip()]
     records, storage = {}, "npy"
-    if prepared_dir is not None and (prepared_dir / "manifest.jsonl").is_file():
+    if prepared_dir is not None and is_complete(prepared_dir):
         records = {r["id"]: r for r in load_manifest(prepared_dir)}
-        storage = cache_format(prepared_dir)
+        storage = storage_format(prepared_dir)
     chrf = CHRF(lowercase=lowercase)
     rows = [ClipRow(c["id"], c["reference"], c["hypothesis"], float(c.get("sentence_bleu", sentence_bleu(c["hypothesis"], c["reference"], lowercase))),
                     chrf.sentence_score(c["hypothesis"], [c["reference"]]).score, int(records.get(c["id"], {}).get("frames") or 0), "")
@@ -131,7 +131,7 @@ def build_rows(eval_dir: Path, prepared_dir: Path | None, thumbnails: int, frame
     for row in rows[:thumbnails]:
         record = records.get(row.id)
         if record is not None and prepared_dir is not None:
-            path = frame_path(prepared_dir / "clips", record["key"], storage)
+            path = clip_frames_path(prepared_dir, record["key"], storage)
             if path.is_file():
                 row.thumbnails = frame_strip(path, frames_per_strip, 40)
                 row.frames = row.frames or len(FrameFile(path))
@@ -176,12 +176,12 @@ def write_report(path: Path, out: Path | None = None, thumbnails: int = 300, fra
 
     Thumbnails are drawn for the `thumbnails` worst clips only (the file stays small on large splits)."""
     eval_dir = find_eval_dir(path)
-    metrics = json.loads((eval_dir / "metrics.json").read_text(encoding="utf-8"))
+    metrics = json.loads((eval_dir / run_folder.EVAL_METRICS_FILE).read_text(encoding="utf-8"))
     checkpoint = Path(metrics.get("checkpoint", ""))
     prepared = metrics.get("prepared_dir")
     run_dir = None
     if checkpoint.is_dir() and (checkpoint / "meta.json").is_file():
-        run_dir = checkpoint.parent.parent
+        run_dir = run_folder.run_dir_of(checkpoint)
         prepared = prepared or ckpt.read_meta(checkpoint).get("config", {}).get("data", {}).get("prepared_dir")
     prepared_dir = Path(prepared) if prepared else None
     rows = build_rows(eval_dir, prepared_dir, thumbnails, frames_per_strip, bool(metrics.get("lowercase")))
@@ -215,6 +215,6 @@ reference with <del>missed</del> and <ins>inserted</ins> words. Click a header t
 <table id=clips><thead><tr><th data-key=id>clip</th><th>frames the model saw</th><th>reference / hypothesis</th>
 <th data-key=bleu>BLEU</th><th data-key=chrf>chrF</th><th data-key=frames>length (frames)</th></tr></thead>
 <tbody>{''.join(body)}</tbody></table><script>{SCRIPT}</script></body></html>"""
-    target = out or eval_dir / REPORT_FILE
+    target = out or eval_dir / run_folder.REPORT_FILE
     atomic_write_bytes(target, page.encode("utf-8"))
     return target

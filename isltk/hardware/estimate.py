@@ -16,16 +16,17 @@ import math
 from dataclasses import dataclass, field
 
 from isltk.config import Config
+from isltk.data import cache
+from isltk.data.dataset import clip_lengths
 from isltk.hardware.catalog import GIB, GPU
 from isltk.hardware.memory import MemoryModel, StepMemory, cached_memory_model
+from isltk.models.spec import model_config
 from isltk.models.summary import summarize
-from isltk.models.translator import ModelConfig
 
 CUDA_CONTEXT_BYTES = 600 * 1024**2
 WORKSPACE_BYTES = 64 * 1024**2
 FRAGMENTATION = 0.05
 ASSUMED_MFU = 0.40
-REFERENCE_VOCAB = 8000  # decoder size when the vocabulary is not known yet (before prepare)
 
 
 @dataclass
@@ -57,13 +58,10 @@ def length_plan(config: Config) -> LengthPlan:
     data, training = config.data, config.training
     if not data.time_based:
         return LengthPlan(data.num_frames, data.num_frames, config.hardware.dataset_clips, "fixed data.num_frames")
-    manifest = data.prepared_dir / "manifest.jsonl"
-    if manifest.is_file():
-        from isltk.data.dataset import clip_lengths, load_manifest
-
+    if cache.is_complete(data.prepared_dir):
         try:
-            train = [r for r in load_manifest(data.prepared_dir) if r["split"] == "train"]
-        except Exception:  # an incomplete cache: plan from the config instead
+            train = cache.load_manifest(data.prepared_dir, "train")
+        except Exception:  # a cache of another version: plan from the config instead
             train = []
         lengths = [n for n in clip_lengths(train) if n > 0]
         if lengths:
@@ -142,9 +140,9 @@ class Estimate:
         return flop / (gpu.peak_tflops * 1e12 * ASSUMED_MFU * self.num_gpus) / 3600
 
 
-def estimate(config: Config, vocab_size: int = REFERENCE_VOCAB) -> Estimate:
+def estimate(config: Config) -> Estimate:
     plan = length_plan(config)
-    model_cfg = ModelConfig.from_config(config, vocab_size)
+    model_cfg = model_config(config)
     summary = summarize(model_cfg, plan.time_frames, config.decoder.max_length - 1)
     amp = config.training.use_amp
     models = {ckpt: cached_memory_model(model_cfg, plan.memory_frames, amp, ckpt) for ckpt in (False, True)}

@@ -10,7 +10,6 @@ from isltk.config import Config
 from isltk.hardware.catalog import CATALOG, GPU, find_gpu
 from isltk.hardware.estimate import (
     ASSUMED_MFU,
-    REFERENCE_VOCAB,
     Breakdown,
     Estimate,
     accumulation_for,
@@ -62,8 +61,8 @@ def probe_against_prediction(cfg: Config, plan: HardwarePlan) -> dict[str, Any]:
 
     est, ckpt_on = plan.estimate, cfg.encoder.grad_checkpointing
     predicted_max = est.max_batch(plan.own, ckpt_on)
-    measured_max, trials = probe_max_batch(cfg, REFERENCE_VOCAB, ckpt_on, predicted_max)
-    at = probe_batch(cfg, max(1, min(cfg.training.batch_size, measured_max)), REFERENCE_VOCAB, ckpt_on)
+    measured_max, trials = probe_max_batch(cfg, ckpt_on, predicted_max)
+    at = probe_batch(cfg, max(1, min(cfg.training.batch_size, measured_max)), ckpt_on)
     predicted = est.breakdown(at.batch, ckpt_on).total
     error = 100.0 * (predicted - at.peak_device) / at.peak_device if at.peak_device else None
     return {"batch": at.batch, "measured_peak_bytes": at.peak_device, "measured_peak_reserved_bytes": at.peak_reserved,

@@ -14,7 +14,8 @@ import torch
 
 from isltk.config import Config
 from isltk.errors import IsltkError
-from isltk.models.translator import ModelConfig, SignTranslator
+from isltk.models.spec import model_config
+from isltk.models.translator import SignTranslator
 from isltk.training.optim import build_optimizer
 from isltk.training.step import StepSettings, backward, clip_gradients, forward_objective, optimizer_step
 
@@ -33,7 +34,7 @@ class ProbeResult:
         return self.peak_reserved + self.outside_allocator
 
 
-def probe_batch(config: Config, batch: int, vocab_size: int, checkpointing: bool) -> ProbeResult:
+def probe_batch(config: Config, batch: int, checkpointing: bool) -> ProbeResult:
     if not torch.cuda.is_available():
         raise IsltkError("--probe needs a CUDA GPU; without one, the traced prediction is all there is")
     device = torch.device("cuda")
@@ -42,7 +43,8 @@ def probe_batch(config: Config, batch: int, vocab_size: int, checkpointing: bool
     torch.cuda.init()
     free, total = torch.cuda.mem_get_info()
     outside = total - free - torch.cuda.memory_reserved()  # the context and anything else not from the allocator
-    model_cfg = ModelConfig.from_config(config, vocab_size)
+    model_cfg = model_config(config)
+    vocab_size = model_cfg.vocab_size
     from isltk.hardware.estimate import length_plan
     settings = StepSettings.from_config(config, device)  # the precision training would pick, not a re-decision
     model = optimizer = None
@@ -73,12 +75,12 @@ def probe_batch(config: Config, batch: int, vocab_size: int, checkpointing: bool
         torch.cuda.empty_cache()
 
 
-def probe_max_batch(config: Config, vocab_size: int, checkpointing: bool, start: int) -> tuple[int, list[ProbeResult]]:
+def probe_max_batch(config: Config, checkpointing: bool, start: int) -> tuple[int, list[ProbeResult]]:
     """Bisect around the predicted maximum `start`: the largest batch that completes real steps."""
     results: list[ProbeResult] = []
 
     def fits(batch: int) -> bool:
-        result = probe_batch(config, batch, vocab_size, checkpointing)
+        result = probe_batch(config, batch, checkpointing)
         results.append(result)
         return result.fits
 

@@ -28,24 +28,6 @@ class _ChannelsLastStem(PatchEmbed):
         return super().forward(x.contiguous(memory_format=torch.channels_last))
 
 
-class ConvStemPatchEmbed(_ChannelsLastStem):
-    """timm's PatchEmbed with its single patch_size-stride conv replaced by a small conv stack
-    (3x3 stride 2, 3x3 stride 2, then patch_size/4), each followed by GroupNorm and ReLU: the
-    early-convolution ViT of Xiao et al. 2021, which trains faster and more stably from scratch than
-    a patchify stem. GroupNorm (not BatchNorm): a frame's features never depend on the batch or on
-    padded frames. Needs patch_size % 4 == 0."""
-
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
-        super().__init__(*args, **kwargs)
-        in_chans, dim, patch = self.proj.in_channels, self.proj.out_channels, self.patch_size[0]
-        width = max(16, dim // 4)
-        self.proj = nn.Sequential(
-            nn.Conv2d(in_chans, width, 3, stride=2, padding=1), nn.GroupNorm(8, width), nn.ReLU(),
-            nn.Conv2d(width, 2 * width, 3, stride=2, padding=1), nn.GroupNorm(8, 2 * width), nn.ReLU(),
-            nn.Conv2d(2 * width, dim, patch // 4, stride=patch // 4),
-        )
-
-
 class PooledConvStemPatchEmbed(_ChannelsLastStem):
     """A conv stem that keeps fine detail: a 3x3 stride-2 conv, then two 3x3 convs each followed by 2x2 max
     pooling (ReLU after each conv), then a patch_size/8 conv to the ViT width and one GroupNorm. Max pooling
@@ -70,11 +52,9 @@ class PooledConvStemPatchEmbed(_ChannelsLastStem):
 
 
 def stem_layer(encoder: EncoderConfig) -> type[PatchEmbed] | functools.partial:
-    if not encoder.conv_stem:
-        return PatchEmbed
     if encoder.conv_stem == "pooled":
         return functools.partial(PooledConvStemPatchEmbed, width=encoder.conv_stem_width)
-    return ConvStemPatchEmbed
+    return PatchEmbed
 
 
 def build_vit(encoder: EncoderConfig, image_size: int) -> VisionTransformer:
@@ -88,7 +68,7 @@ def build_vit(encoder: EncoderConfig, image_size: int) -> VisionTransformer:
         num_heads=encoder.vit_num_heads,
         mlp_ratio=encoder.vit_mlp_dim / encoder.vit_hidden_dim,
         num_classes=0,
-        global_pool="" if encoder.frame_pool == "flatten" else encoder.frame_pool,
+        global_pool="" if encoder.frame_pool == "flatten" else "token",
         drop_path_rate=encoder.drop_path_rate,
     )
 

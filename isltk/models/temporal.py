@@ -3,7 +3,7 @@ into a shorter sequence of memory tokens refined by self-attention.
 
 Why pool over time (not over patches): the ViT's CLS/avg pool already summarises each frame; what
 the decoder needs is *when* things happen, so we keep a sequence and only shorten it (by
-`conv_stride` × `pool_window`, 2× by default), like Sign Language Transformers and GFSLT-VLP. Each
+`pool_window`, 2× by default), like Sign Language Transformers and GFSLT-VLP. Each
 memory token is a learned-query attention over its window of frames, so it can pick the frame
 where a hand shape is clearest instead of averaging it away. Masks keep padded frames out of every
 step, so a clip gives the same output however much it is padded.
@@ -18,16 +18,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from isltk.config import TemporalConfig
-
-
-def downsample_mask(mask: torch.Tensor, factor: int) -> torch.Tensor:
-    """Validity of the output positions after taking every `factor`-th step: ceil(length / factor)."""
-    if factor == 1:
-        return mask
-    lengths = mask.sum(1)
-    new_time = math.ceil(mask.shape[1] / factor)
-    new_lengths = torch.div(lengths + factor - 1, factor, rounding_mode="floor")
-    return torch.arange(new_time, device=mask.device)[None, :] < new_lengths[:, None]
 
 
 def normalize_over_time(x: torch.Tensor, mask: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
@@ -95,7 +85,6 @@ class FrameFeatureNorm(nn.Module):
     - `clip`: standardise each channel over the clip's own frames (`normalize_over_time`). Motion stands
       out, but whatever is held still (a greeting's hand shape, a location) is erased: two different
       still clips give the same output, and channels that barely move are blown up to unit scale.
-    - `frame`: a per-frame LayerNorm: keeps everything, but the sign stays a small part of it (slow).
     - `both` (default): two halves side by side. *What is held*: the clip's mean feature, standardised
       with dataset statistics (running mean/var), so what tells clips apart (incl. a still hand shape)
       is at unit scale. *What changes*: each frame's deviation from the clip mean, divided by the
@@ -113,7 +102,6 @@ class FrameFeatureNorm(nn.Module):
     def __init__(self, dim: int, mode: str) -> None:
         super().__init__()
         self.mode = mode
-        self.norm = nn.LayerNorm(dim) if mode == "frame" else nn.Identity()
         split = mode in ("both", "frame_change")
         self.held = RunningStandardize(dim) if split else None
         self.change = RunningStandardize(dim, center=False) if split else None
@@ -122,11 +110,8 @@ class FrameFeatureNorm(nn.Module):
     def forward(self, x: torch.Tensor, mask: torch.Tensor, change_keep: torch.Tensor | None = None) -> torch.Tensor:
         if self.mode == "clip":
             return normalize_over_time(x, mask).to(x.dtype)
-        weights = mask[..., None].to(x.dtype)
-        if self.mode == "frame":
-            return self.norm(x) * weights
         x = x.float()  # statistics in fp32 even under autocast
-        weights = weights.float()
+        weights = mask[..., None].float()
         count = weights.sum(1, keepdim=True).clamp_min(1.0)
         clip_mean = (x * weights).sum(1, keepdim=True) / count
         if self.mode == "frame_change":
@@ -140,21 +125,19 @@ class FrameFeatureNorm(nn.Module):
 
 
 class TemporalConvBlock(nn.Module):
-    """Conv over time -> LayerNorm -> GELU -> dropout, with a residual path (strided when the block is)."""
+    """Conv over time -> LayerNorm -> GELU -> dropout, with a residual path; keeps the frame rate (the
+    sequence is shortened once, by attention pooling)."""
 
-    def __init__(self, dim: int, kernel_size: int, stride: int, dropout: float) -> None:
+    def __init__(self, dim: int, kernel_size: int, dropout: float) -> None:
         super().__init__()
-        self.conv = nn.Conv1d(dim, dim, kernel_size, stride=stride, padding=kernel_size // 2)
+        self.conv = nn.Conv1d(dim, dim, kernel_size, padding=kernel_size // 2)
         self.norm = nn.LayerNorm(dim)
         self.dropout = nn.Dropout(dropout)
-        self.stride = stride
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         x = x * mask[..., None]  # padded frames contribute zeros, exactly like the conv's own padding
         y = self.conv(x.transpose(1, 2)).transpose(1, 2)
-        y = self.dropout(F.gelu(self.norm(y)))
-        new_mask = downsample_mask(mask, self.stride)
-        return x[:, :: self.stride] + y, new_mask
+        return x + self.dropout(F.gelu(self.norm(y)))
 
 
 class DenseTemporalBlocks(nn.Module):
@@ -165,15 +148,14 @@ class DenseTemporalBlocks(nn.Module):
         norm_dim = self.input_norm.out_dim
         self.proj = nn.Linear(norm_dim, dim) if dim != norm_dim else nn.Identity()
         self.blocks = nn.ModuleList(
-            TemporalConvBlock(dim, cfg.kernel_size, cfg.conv_stride if i == 0 else 1, cfg.dropout)
-            for i in range(cfg.num_temporal_conv)
+            TemporalConvBlock(dim, cfg.kernel_size, cfg.dropout) for _ in range(cfg.num_temporal_conv)
         )
         self.out_dim = dim
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor, change_keep: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         x = self.proj(self.input_norm(x, mask, change_keep))
         for block in self.blocks:
-            x, mask = block(x, mask)
+            x = block(x, mask)
         return x, mask
 
 

@@ -13,12 +13,11 @@ from pydantic import Field
 from torch import nn
 
 from isltk.config import Config, DecoderConfig, EncoderConfig, StrictModel, TemporalConfig
+from isltk.data.tokens import BOS_ID, EOS_ID, PAD_ID, UNK_ID  # noqa: F401 (the model speaks these ids)
 from isltk.models.decoder import SentenceDecoder
 from isltk.models.encoder import VideoEncoder, load_pretrained
 from isltk.models.search import Hypothesis, beam_search, greedy_search, never_emit
 from isltk.models.temporal import DenseTemporalAttentionPooling, DenseTemporalBlocks
-
-PAD_ID, UNK_ID, BOS_ID, EOS_ID = 0, 1, 2, 3  # fixed by isltk.data.vocab.SPECIALS
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -39,7 +38,8 @@ class ModelConfig(StrictModel):
     pixel_std: tuple[float, float, float] = IMAGENET_STD
 
     @classmethod
-    def from_config(cls, config: Config, vocab_size: int, gloss_vocab_size: int = 0) -> ModelConfig:
+    def from_config(cls, config: Config, vocab_size: int, gloss_vocab_size: int) -> ModelConfig:
+        """Use `isltk.models.spec.model_config` unless the sizes are known: it reads them from the cache."""
         glosses = gloss_vocab_size if config.training.gloss_loss_weight > 0 else 0
         mean, std = pixel_normalization(config.encoder)
         return cls(encoder=config.encoder, temporal=config.temporal, decoder=config.decoder,

@@ -31,14 +31,17 @@ import torch.distributed as dist
 from safetensors.torch import load_file, save_file
 
 from isltk.config import Config, config_to_dict
-from isltk.data.vocab import TextVocabulary, Vocabulary, vocabulary_from_json
+from isltk.data.vocab import TextVocabulary, vocabulary_from_json
 from isltk.errors import CheckpointError
 from isltk.fsutil import atomic_write_json, fsync_dir
 from isltk.models.translator import ModelConfig
+from isltk.training import run_folder
 from isltk.training.distributed import DistInfo, unwrap
 
 MARKER = "COMMITTED"
 PREFIX = "ckpt-"
+# 2: meta.json always holds `vocabulary` and `gloss_vocab`; state.pt's RNG is a list, one per rank.
+CHECKPOINT_FORMAT = 2
 
 
 def is_valid(path: Path) -> bool:
@@ -54,7 +57,7 @@ def save_checkpoint(directory: Path, step: int, model_state: dict[str, torch.Ten
     staging.mkdir()
     save_file({k: v.detach().contiguous().cpu() for k, v in model_state.items()}, str(staging / "model.safetensors"))
     torch.save(train_state, staging / "state.pt")
-    (staging / "meta.json").write_text(json.dumps({**meta, "step": step}, indent=1), encoding="utf-8")
+    (staging / "meta.json").write_text(json.dumps({**meta, "format": CHECKPOINT_FORMAT, "step": step}, indent=1), encoding="utf-8")
     for name in ("model.safetensors", "state.pt", "meta.json"):
         with (staging / name).open("rb") as handle:
             os.fsync(handle.fileno())
@@ -76,15 +79,21 @@ def list_checkpoints(directory: Path) -> list[Path]:
 
 def latest_run(runs_dir: Path) -> Path | None:
     """The most recently modified run folder under runs_dir that holds a valid checkpoint."""
-    runs = [p for p in runs_dir.glob("*") if list_checkpoints(p / "checkpoints")] if runs_dir.is_dir() else []
+    runs = [p for p in runs_dir.glob("*") if list_checkpoints(run_folder.checkpoints_dir(p))] if runs_dir.is_dir() else []
     return max(runs, key=lambda p: p.stat().st_mtime, default=None)
 
 
 def read_meta(path: Path) -> dict[str, Any]:
+    """meta.json of a checkpoint of this version's format; one-line errors otherwise."""
     try:
-        return json.loads((path / "meta.json").read_text(encoding="utf-8"))
+        meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise CheckpointError(f"{path}: unreadable checkpoint metadata ({exc})") from None
+    if not isinstance(meta, dict) or meta.get("format") != CHECKPOINT_FORMAT:
+        found = meta.get("format") if isinstance(meta, dict) else None
+        raise CheckpointError(f"{path}: written by another isltk version (checkpoint format {found}, this version reads "
+                              f"{CHECKPOINT_FORMAT}); use that version, or train again")
+    return meta
 
 
 def resolve_checkpoint(path: Path) -> Path:
@@ -95,7 +104,7 @@ def resolve_checkpoint(path: Path) -> Path:
         if not is_valid(path):
             raise CheckpointError(f"{path}: incomplete checkpoint (no {MARKER} marker); it was interrupted while saving")
         return path
-    folder = path / "checkpoints" if (path / "checkpoints").is_dir() else path
+    folder = run_folder.holding_folder(path)
     best = best_checkpoint(folder)
     if best is not None:
         return best
@@ -106,7 +115,7 @@ def resolve_checkpoint(path: Path) -> Path:
 
 
 def best_checkpoint(directory: Path) -> Path | None:
-    pointer = directory / "best.json"
+    pointer = directory / run_folder.BEST_FILE
     if pointer.is_file():
         candidate = directory / json.loads(pointer.read_text(encoding="utf-8"))["name"]
         if is_valid(candidate):
@@ -115,7 +124,7 @@ def best_checkpoint(directory: Path) -> Path | None:
 
 
 def mark_best(directory: Path, checkpoint: Path, bleu: float) -> None:
-    atomic_write_json(directory / "best.json", {"name": checkpoint.name, "bleu": bleu})
+    atomic_write_json(directory / run_folder.BEST_FILE, {"name": checkpoint.name, "bleu": bleu})
 
 
 def prune(directory: Path, keep_last: int) -> None:
@@ -177,13 +186,11 @@ def training_meta(config: Config, model_config: ModelConfig, vocab: TextVocabula
 
 def read_model_meta(path: Path) -> ModelMeta:
     meta = read_meta(path)
-    if not meta.get("vocab"):
-        raise CheckpointError(f"{path}: checkpoint has no vocabulary; it cannot turn predictions into words")
     model_config = ModelConfig.model_validate(meta["model_config"])
     if model_config.vocab_size != len(meta["vocab"]):
         raise CheckpointError(f"{path}: vocabulary has {len(meta['vocab'])} words but the model expects {model_config.vocab_size}")
-    vocab = vocabulary_from_json(meta["vocabulary"], f"{path}: meta.json") if meta.get("vocabulary") else Vocabulary.from_list(meta["vocab"])
-    return ModelMeta(model_config, vocab, meta["config"], list(meta.get("gloss_vocab") or []))
+    vocab = vocabulary_from_json(meta["vocabulary"], f"{path}: meta.json")
+    return ModelMeta(model_config, vocab, meta["config"], list(meta["gloss_vocab"]))
 
 
 def capture_rng() -> dict[str, Any]:
@@ -253,6 +260,5 @@ def restore_training(path: Path, parts: TrainingParts) -> None:
     if parts.scheduler is not None:
         parts.scheduler.load_state_dict(train_state["scheduler"])
     parts.scaler.load_state_dict(train_state["scaler"])
-    rng = train_state["rng"]
-    states = rng if isinstance(rng, list) else [rng]
+    states = train_state["rng"]  # one per rank; a run resumed on fewer or more GPUs reuses rank 0's
     restore_rng(dict(states[parts.info.rank] if parts.info.rank < len(states) else states[0]))

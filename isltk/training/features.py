@@ -23,18 +23,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from isltk.data.dataset import cache_format, load_manifest
-from isltk.data.framestore import FrameFile, frame_path
+from isltk.data.cache import FEATURES_DIR, clip_frames_path, load_manifest, settings_text, storage_format
+from isltk.data.framestore import FrameFile
 from isltk.fsutil import atomic_write, atomic_write_json
 from isltk.models.translator import SignTranslator
 
-FEATURES_DIR = "features"
 COMPLETE = "complete.json"
 
 
 def features_key(model: SignTranslator, prepared_dir: Path, seed: int) -> str:
     cfg = model.cfg
-    settings = (prepared_dir / "settings.json").read_text(encoding="utf-8") if (prepared_dir / "settings.json").is_file() else ""
+    settings = settings_text(prepared_dir)
     payload = {"encoder": cfg.encoder.model_dump(mode="json"), "image_size": cfg.image_size, "mean": cfg.pixel_mean,
                "std": cfg.pixel_std, "cache": settings, "seed": None if cfg.encoder.pretrained else seed}
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
@@ -48,13 +47,13 @@ def ensure_feature_cache(model: SignTranslator, prepared_dir: Path, device: torc
     if (folder / COMPLETE).is_file():
         return folder
     folder.mkdir(parents=True, exist_ok=True)
-    records, fmt = load_manifest(prepared_dir), cache_format(prepared_dir)
+    records, fmt = load_manifest(prepared_dir), storage_format(prepared_dir)
     was_training = model.training
     model.eval()
     for done, record in enumerate(records, start=1):
         target = folder / f"{record['key']}.npy"
         if not target.is_file():
-            clip = torch.from_numpy(FrameFile(frame_path(prepared_dir / "clips", record["key"], fmt)).read())
+            clip = torch.from_numpy(FrameFile(clip_frames_path(prepared_dir, record["key"], fmt)).read())
             parts = []
             step = len(clip) if model.encoder.motion_channels else frames_per_pass  # motion needs the whole clip's mean
             for start in range(0, len(clip), step):

@@ -7,11 +7,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+from isltk.training.run_folder import CURVES_FILE, METRICS_FILE
+
 
 class MetricsLog:
     def __init__(self, run_dir: Path, enabled: bool = True) -> None:
         self.run_dir, self.enabled = run_dir, enabled
-        self.path = run_dir / "metrics.jsonl"
+        self.path = run_dir / METRICS_FILE
         self._tensorboard = None
         if enabled:
             run_dir.mkdir(parents=True, exist_ok=True)
@@ -63,7 +65,7 @@ class MetricsLog:
         right.set_xlabel("optimizer step")
         right.set_ylabel("val BLEU-4")
         figure.tight_layout()
-        out = self.run_dir / "curves.png"
+        out = self.run_dir / CURVES_FILE
         figure.savefig(out, dpi=90)
         plt.close(figure)
         return out

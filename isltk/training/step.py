@@ -38,10 +38,8 @@ class StepSettings:
 def amp_settings(cfg: Config, device: torch.device) -> tuple[torch.dtype | None, bool]:
     """(autocast dtype or None, whether a GradScaler is needed): bf16 where supported, fp16 + scaler otherwise."""
     t = cfg.training
-    if not t.use_amp or (device.type == "cpu" and not t.amp_on_cpu):
+    if not t.use_amp or device.type == "cpu":  # CPU runs fp32: no shipped config trains under CPU autocast
         return None, False
-    if device.type == "cpu":
-        return torch.bfloat16, False
     # including_emulation=False: the default also says True on V100/T4/Turing, where bf16 is emulated (slow,
     # and cuDNN has no bf16 convolutions below sm80): those GPUs get fp16 + a grad scaler.
     if t.amp_dtype == "fp16" or (t.amp_dtype == "auto" and not torch.cuda.is_bf16_supported(including_emulation=False)):

@@ -28,6 +28,7 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader
 
 from isltk.config import Config
+from isltk.data import cache
 from isltk.data.dataset import (
     Augment,
     PreparedClips,
@@ -35,16 +36,16 @@ from isltk.data.dataset import (
     clip_lengths,
     collate,
     quiet_worker,
-    repeat_factors,
     sequential_loader,
 )
-from isltk.data.prepare import GLOSS_VOCAB_FILE
-from isltk.data.vocab import Vocabulary, load_vocabulary
+from isltk.data.vocab import Vocabulary
 from isltk.errors import CheckpointError, IsltkError
 from isltk.metrics import bleu
 from isltk.models.decoder import sequence_loss
+from isltk.models.spec import VocabularySizes, model_config
 from isltk.models.translator import PAD_ID, ModelConfig, SignTranslator, build_model
 from isltk.training import checkpoint as ckpt
+from isltk.training import run_folder
 from isltk.training.distributed import (
     all_reduce_sum,
     barrier,
@@ -114,7 +115,7 @@ class RunStart:
     resume_changes: list[str]  # settings changed since the checkpoint, now in force (e.g. "rest: lr 0.001 -> 0.0001")
     train_clips: int
     val_clips: int
-    vocab_size: int
+    model_config: ModelConfig  # the model being trained, for the printed summary
 
 
 @dataclass
@@ -148,12 +149,12 @@ def load_gloss_vocab(cfg: Config) -> Vocabulary | None:
     """The cache's gloss vocabulary when the CTC gloss loss is on; a clear error when the data has none."""
     if cfg.training.gloss_loss_weight <= 0:
         return None
-    path = cfg.data.prepared_dir / GLOSS_VOCAB_FILE
-    if not path.is_file():
+    glosses = cache.load_gloss_vocabulary(cfg.data.prepared_dir)
+    if glosses is None:
         raise IsltkError(f"{cfg.data.prepared_dir}: training.gloss_loss_weight is {cfg.training.gloss_loss_weight} but the "
-                         f"prepared data has no glosses ({GLOSS_VOCAB_FILE} missing: no `{cfg.data.gloss_column}` column or "
-                         "PHOENIX orth); set training.gloss_loss_weight=0 or re-run `isltk prepare` on data with glosses")
-    return Vocabulary.load(path)
+                         f"prepared data has no glosses (no `{cfg.data.gloss_column}` column or PHOENIX orth); "
+                         "set training.gloss_loss_weight=0 or re-run `isltk prepare` on data with glosses")
+    return glosses
 
 
 class Trainer:
@@ -167,7 +168,7 @@ class Trainer:
         self.callbacks = (callbacks or Callbacks()) if self.info.is_main else Callbacks()  # only rank 0 reports
         self.run_dir, resume_path = self._resolve_run(run_dir, resume)
         self.log = MetricsLog(self.run_dir, enabled=self.info.is_main)
-        self.ckpt_dir = self.run_dir / "checkpoints"
+        self.ckpt_dir = run_folder.checkpoints_dir(self.run_dir)
         self._stop_signal = 0
         self._setup(resume_path)
 
@@ -177,11 +178,11 @@ class Trainer:
         resume_path: Path | None = None
         if resume and resume != "auto":
             resume_path = ckpt.resolve_checkpoint(Path(resume))
-            run_dir = run_dir or resume_path.parent.parent
+            run_dir = run_dir or run_folder.run_dir_of(resume_path)
         elif resume == "auto":
             run_dir = run_dir or ckpt.latest_run(runs)
             if run_dir is not None:
-                found = ckpt.list_checkpoints(run_dir / "checkpoints")
+                found = ckpt.list_checkpoints(run_folder.checkpoints_dir(run_dir))
                 resume_path = found[-1] if found else None
         if run_dir is None:
             stamp = [time.strftime("%Y%m%d-%H%M%S")]
@@ -192,9 +193,9 @@ class Trainer:
 
     def _setup(self, resume_path: Path | None) -> None:
         cfg, t = self.cfg, self.cfg.training
-        self.vocab = load_vocabulary(cfg.data.prepared_dir / "vocab.json")
+        self.vocab = cache.load_text_vocabulary(cfg.data.prepared_dir)
         self.gloss_vocab = load_gloss_vocab(cfg)
-        self.model_cfg = ModelConfig.from_config(cfg, len(self.vocab), len(self.gloss_vocab) if self.gloss_vocab else 0)
+        self.model_cfg = model_config(cfg, VocabularySizes(len(self.vocab), len(self.gloss_vocab) if self.gloss_vocab else 0, "cache"))
         torch.manual_seed(t.seed)  # the same initial weights on every rank (FSDP shards each rank's own)
         model = build_model(self.model_cfg, load_weights=resume_path is None).to(self.device)
         torch.manual_seed(t.seed + self.info.rank)  # then per-rank seeding: different dropout masks per GPU
@@ -209,7 +210,7 @@ class Trainer:
         self.optimizer = build_optimizer(self.model, t, self.device)
         frames = None if cfg.data.time_based else cfg.data.num_frames
         jitter = t.temporal_jitter and (cfg.data.time_based or cfg.data.stored_frames > cfg.data.num_frames)
-        augment = Augment(frames, jitter, t.spatial_jitter_px, t.horizontal_flip, t.color_jitter, t.scale_jitter)
+        augment = Augment(frames, jitter, t.spatial_jitter_px, t.color_jitter, t.scale_jitter)
         self.train_set = PreparedClips(cfg.data.prepared_dir, "train", self.vocab, augment, cfg.decoder.max_length, t.seed,
                                        self.gloss_vocab, features_dir)
         self.val_set = PreparedClips(cfg.data.prepared_dir, "val", self.vocab, Augment(frames), cfg.decoder.max_length,
@@ -218,9 +219,8 @@ class Trainer:
             raise IsltkError(f"{cfg.data.prepared_dir}: {len(self.train_set)} train clips is fewer than one global batch "
                              f"({t.batch_size} x {self.info.world} GPUs); lower training.batch_size")
         lengths = clip_lengths(self.train_set.records) if cfg.data.time_based else None
-        repeats = repeat_factors(self.train_set.records, t.repeat_factor_threshold) if t.repeat_factor_threshold else None
         self.sampler = ShardedBatchSampler(len(self.train_set), t.batch_size, self.info.world, self.info.rank, t.seed,
-                                           lengths=lengths, max_frames=t.max_frames_per_batch if lengths else 0, repeats=repeats)
+                                           lengths=lengths, max_frames=t.max_frames_per_batch if lengths else 0)
         self.steps_per_epoch = self.sampler.batches_per_epoch() // t.grad_accum_steps
         self.total_steps = t.total_steps or self.steps_per_epoch * t.num_epochs
         self.scheduler = build_scheduler(self.optimizer, t, self.total_steps)
@@ -245,7 +245,7 @@ class Trainer:
             diff = [k for k in ("encoder", "temporal", "decoder", "image_size", "vocab_size") if getattr(saved, k) != getattr(self.model_cfg, k)]
             raise CheckpointError(f"{path}: checkpoint model differs from the config in {diff}; resume with the config it was trained with")
         if meta["vocab"] != list(self.vocab.tokens):
-            raise CheckpointError(f"{path}: vocabulary differs from {self.cfg.data.prepared_dir / 'vocab.json'}; the cache was rebuilt")
+            raise CheckpointError(f"{path}: vocabulary differs from the one in {self.cfg.data.prepared_dir}; the cache was rebuilt")
         parts = self._parts()
         parts.scheduler = None  # the schedule follows the current config (below), not the saved one
         ckpt.restore_training(path, parts)
@@ -381,7 +381,7 @@ class Trainer:
             amp = self.step_settings.amp_dtype
             self.callbacks.on_start(RunStart(self.run_dir, str(self.device), self.info.world,
                                              str(amp).replace("torch.", "") if amp else "fp32", self.steps_per_epoch,
-                                             self.total_steps, state.step, self.resume_changes, len(self.train_set), len(self.val_set), len(self.vocab)))
+                                             self.total_steps, state.step, self.resume_changes, len(self.train_set), len(self.val_set), self.model_cfg))
         window_start, window_clips = time.perf_counter(), 0
         while state.epoch < t.num_epochs and state.step < self.total_steps:
             freeze = self.cfg.encoder.freeze_epochs
