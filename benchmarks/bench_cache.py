@@ -28,9 +28,9 @@ from isltk.config import load_config  # noqa: E402
 from isltk.data import cache  # noqa: E402
 from isltk.data.cache import load_manifest  # noqa: E402
 from isltk.data.dataset import Augment, PreparedClips, ShardedBatchSampler, clip_lengths  # noqa: E402
-from isltk.data.encode import ffmpeg_executable  # noqa: E402
 from isltk.data.prepare import prepare_cache  # noqa: E402
-from isltk.data.signing import make_signing_corpus  # noqa: E402
+from isltk.synth.encode import ffmpeg_executable  # noqa: E402
+from isltk.synth.signing import make_signing_corpus  # noqa: E402
 from isltk.training.trainer import Trainer  # noqa: E402
 
 
@@ -53,7 +53,7 @@ def durations_to_frames(root: Path, workers: int) -> None:
 
     import numpy as np
 
-    from isltk.data.encode import write_video_ffmpeg
+    from isltk.synth.encode import write_video_ffmpeg
 
     videos = root / "durations" / "videos"
     videos.mkdir(parents=True)

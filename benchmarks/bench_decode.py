@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from isltk.data.encode import write_video_ffmpeg, write_video_pyav  # noqa: E402
 from isltk.data.video import FrameSampling, VideoDecodeError, _scan, _scan_pyav  # noqa: E402
+from isltk.synth.encode import write_video_ffmpeg, write_video_pyav  # noqa: E402
 
 CODECS = (("h264", ".mp4", "ffmpeg"), ("hevc", ".mp4", "ffmpeg"), ("libvpx-vp9", ".webm", "pyav"), ("libsvtav1", ".mp4", "pyav"))
 

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from isltk.data.synth import make_corpus  # noqa: E402
+from isltk.synth.simple import make_corpus  # noqa: E402
 
 SIZES = [(320, 240), (256, 256), (240, 426), (480, 270)]
 FPS = (15.0, 50.0, 60.0)

@@ -32,9 +32,9 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.common import signing_variant  # noqa: E402
 from isltk.config import Config  # noqa: E402
-from isltk.data.signing import GREETINGS, SIGNERS, make_signer, render  # noqa: E402
 from isltk.models.encoder import VideoEncoder  # noqa: E402
 from isltk.models.translator import IMAGENET_MEAN, IMAGENET_STD  # noqa: E402
+from isltk.synth.signing import GREETINGS, SIGNERS, make_signer, render  # noqa: E402
 
 
 def greeting_frames(signers: list[int], clips: int, size: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -22,9 +22,9 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from isltk.data.signing import make_signing_corpus  # noqa: E402
 from isltk.evaluation.inference import decode_memories, encode_split, load_translator  # noqa: E402
 from isltk.metrics import bleu, word_error_rate  # noqa: E402
+from isltk.synth.signing import make_signing_corpus  # noqa: E402
 from isltk.training import run_folder  # noqa: E402
 
 LENGTH_GROUPS = (("greetings (1 sign, held still)", 1, 1), ("2-3 signs", 2, 3), ("4-5 signs", 4, 5), ("6-9 signs", 6, 9))

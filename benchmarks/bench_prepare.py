@@ -25,8 +25,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from isltk.config import validate_config  # noqa: E402
-from isltk.data.encode import ffmpeg_executable, write_video_ffmpeg  # noqa: E402
 from isltk.data.prepare import prepare_cache  # noqa: E402
+from isltk.synth.encode import ffmpeg_executable, write_video_ffmpeg  # noqa: E402
 
 
 def make_clip(path: Path, width: int, height: int, fps: int, seconds: float, seed: int) -> None:

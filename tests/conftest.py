@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from isltk.config import Config, validate_config
-from isltk.data.encode import ffmpeg_executable, write_video_ffmpeg
+from isltk.synth.encode import ffmpeg_executable, write_video_ffmpeg
 
 
 def ramp_frames(count: int, height: int = 48, width: int = 64) -> list[np.ndarray]:
@@ -93,7 +93,7 @@ def micro_config(root: Path, runs: Path, **training):
 def prepared_corpus(root: Path, seed: int, train_clips: int = 24, val_clips: int = 4, test_clips: int = 4) -> Path:
     """A small simple-style corpus under `root`, prepared with micro_config (the trainer and evaluation tests' data)."""
     from isltk.data.prepare import prepare_cache
-    from isltk.data.synth import make_corpus
+    from isltk.synth.simple import make_corpus
 
     make_corpus(root, train_clips=train_clips, val_clips=val_clips, test_clips=test_clips, seed=seed)
     prepare_cache(micro_config(root, root / "runs"), workers=2)

@@ -15,9 +15,9 @@ from isltk.data.dataset import (
     shift_frames,
 )
 from isltk.data.prepare import prepare_cache
-from isltk.data.synth import make_corpus
 from isltk.data.vocab import Vocabulary
 from isltk.errors import DataError
+from isltk.synth.simple import make_corpus
 from tests.conftest import small_config
 
 

@@ -130,9 +130,9 @@ def test_tiny_model_overfits_a_handful_of_synthetic_clips(tmp_path: Path) -> Non
     """Gradients reach every part: 8 real synthetic clips are memorised to their exact sentences."""
     from isltk.data.dataset import Augment, PreparedClips, collate
     from isltk.data.prepare import prepare_cache
-    from isltk.data.synth import make_corpus
     from isltk.models.decoder import sequence_loss
     from isltk.models.translator import PAD_ID
+    from isltk.synth.simple import make_corpus
     from tests.conftest import small_config
 
     make_corpus(tmp_path, train_clips=8, val_clips=0, test_clips=0, seed=8)
@@ -220,7 +220,7 @@ def test_learns_still_clips_told_apart_only_by_hand_shape() -> None:
     The CPU preset (configs/signing.yaml: pooled conv-stem ViT, patch grid kept, `frame_change` normalisation, CTC)
     fits them; with the patch average instead the same model stayed at chance (docs/experiments)."""
     from isltk.config import load_config
-    from isltk.data.signing import Sign, make_signer, render
+    from isltk.synth.signing import Sign, make_signer, render
 
     shapes = ["fist", "flat", "point", "v"]
     table = {shape.upper(): Sign(shape, "chest", "hold", False) for shape in shapes}

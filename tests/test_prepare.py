@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 from isltk.cli.app import app
 from isltk.data import cache
 from isltk.data.prepare import prepare_cache
-from isltk.data.synth import make_corpus
 from isltk.errors import DataError
+from isltk.synth.simple import make_corpus
 from tests.conftest import make_bad_files, small_config, write_csv
 
 

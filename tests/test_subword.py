@@ -48,9 +48,9 @@ def test_targets_are_cut_to_max_length_keeping_eos() -> None:
 
 def test_bpe_corpus_trains_and_writes_ordinary_text_from_the_checkpoint_alone(tmp_path: Path) -> None:
     from isltk.data.prepare import prepare_cache
-    from isltk.data.synth import make_corpus
     from isltk.evaluation.evaluate import evaluate_split
     from isltk.evaluation.inference import load_translator
+    from isltk.synth.simple import make_corpus
     from isltk.training.trainer import Trainer
 
     root = tmp_path / "corpus"

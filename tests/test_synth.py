@@ -1,8 +1,8 @@
 import csv
 from pathlib import Path
 
-from isltk.data.synth import GLOSSES, english, gestures, make_corpus, sentence_splits
 from isltk.data.video import decode_video
+from isltk.synth.simple import GLOSSES, english, gestures, make_corpus, sentence_splits
 
 
 def test_test_sentences_are_unseen_combinations_of_seen_words(tmp_path: Path) -> None:

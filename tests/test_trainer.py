@@ -16,7 +16,7 @@ from safetensors.torch import load_file
 
 from isltk.data import cache
 from isltk.data.prepare import prepare_cache
-from isltk.data.synth import make_corpus
+from isltk.synth.simple import make_corpus
 from isltk.training import checkpoint as ckpt
 from isltk.training import run_folder
 from isltk.training.trainer import NonFiniteLossError, Trainer

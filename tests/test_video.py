@@ -4,8 +4,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from isltk.data.encode import write_video_ffmpeg, write_video_opencv, write_video_pyav
 from isltk.data.video import VideoDecodeError, decode_image_folder, decode_video, fit_frame, pick_frames
+from isltk.synth.encode import write_video_ffmpeg, write_video_opencv, write_video_pyav
 from tests.conftest import frame_index, make_bad_files, ramp_frames
 
 
@@ -110,7 +110,7 @@ def test_image_folder_reads_only_needed_frames(tmp_path: Path) -> None:
 
 
 def test_ffmpeg_sees_real_codecs(video_dir: Path) -> None:
-    from isltk.data.encode import ffmpeg_executable
+    from isltk.synth.encode import ffmpeg_executable
 
     path = video_dir / "probe.mp4"
     write_video_ffmpeg(path, ramp_frames(5), 25, codec="hevc")

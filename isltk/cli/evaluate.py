@@ -36,14 +36,14 @@ def evaluate(
     `sacrebleu references.txt -i hypotheses.txt` (add `-lc` when the signature says case:lc) reproduces
     BLEU; clips.jsonl (id, reference, hypothesis, sentence BLEU) and metrics.json.
     """
-    from isltk.evaluation.evaluate import evaluate_split, sweep_split
+    from isltk.evaluation.evaluate import SWEEP_ALPHAS, SWEEP_BEAMS, evaluate_split, sweep_split
     from isltk.evaluation.inference import load_translator
     from isltk.training.run_folder import eval_dir, run_dir_of
 
     loaded = load_translator(checkpoint, device)
     stderr.print(f"checkpoint {loaded.path}")
     if sweep:
-        result = sweep_split(loaded, "val", [1, 2, 4, 6], [0.0, 0.5, 1.0, 1.5], batch_size, prepared_dir)
+        result = sweep_split(loaded, "val", SWEEP_BEAMS, SWEEP_ALPHAS, batch_size, prepared_dir)
         table = Table(title="val BLEU-4 by beam size and length penalty")
         for column in ("beam", "alpha", "BLEU-4"):
             table.add_column(column, justify="right")

@@ -30,8 +30,8 @@ def synth(
                                          "in val/test; simple: one coloured shape per gloss (easy).")] = Style.signing,
 ) -> None:
     """Write a SYNTHETIC sign corpus: real MPEG-4 videos plus a video,text,split,gloss CSV."""
-    from isltk.data.signing import make_signing_corpus
-    from isltk.data.synth import make_corpus
+    from isltk.synth.signing import make_signing_corpus
+    from isltk.synth.simple import make_corpus
 
     make = make_signing_corpus if style == Style.signing else make_corpus
     progress = make_progress("clips")

@@ -58,6 +58,10 @@ def evaluate_split(loaded: LoadedTranslator, split: str, beam: int, alpha: float
     return EvalReport(split, beam, alpha, scores, len(records), out_dir)
 
 
+SWEEP_BEAMS = (1, 2, 4, 6)  # `evaluate --sweep`: the beam sizes and length penalties tried on val
+SWEEP_ALPHAS = (0.0, 0.5, 1.0, 1.5)
+
+
 @dataclass
 class SweepResult:
     table: list[tuple[int, float, float]]  # (beam, alpha, BLEU-4)

@@ -1,6 +1,6 @@
 """A synthetic corpus closer to real signing: skin-coloured hands on a body, signers never seen in training.
 
-Still not real signing, but every shortcut of the simple corpus (`isltk.data.synth`) is gone:
+Still not real signing, but every shortcut of the simple corpus (`isltk.synth.simple`) is gone:
 - Hands are in the signer's skin colour. A sign is told apart only by its **hand shape** (fist,
   flat, point, V, thumb, spread, C, O, Y), its **location/height** (forehead, chin, chest, waist,
   side), its **movement** (held, up, down, outward, circle, tap) and whether **one or two hands**
@@ -29,8 +29,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from isltk.data.encode import write_video_opencv
-from isltk.data.synth import write_corpus
+from isltk.synth.encode import write_video_opencv
+from isltk.synth.simple import write_corpus
 
 HANDSHAPES = ("fist", "flat", "point", "v", "thumb", "spread", "c", "o", "y")
 LOCATIONS = {"forehead": (0.0, -1.55), "chin": (0.0, -0.95), "chest": (0.0, -0.2), "waist": (0.0, 0.45), "side": (0.75, -0.3)}

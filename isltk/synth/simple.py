@@ -22,7 +22,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from isltk.data.encode import write_video_opencv
+from isltk.synth.encode import write_video_opencv
 
 TIMES = {"YESTERDAY": "past", "TOMORROW": "future", "": "present"}
 SUBJECTS = {"I": ("i", 1), "YOU": ("you", 2), "HE": ("he", 3), "SHE": ("she", 3), "WE": ("we", 1), "THEY": ("they", 1)}
