@@ -36,7 +36,7 @@ def seconds_per_pass(forward, stem: torch.nn.Module, images: torch.Tensor, repea
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--frames", type=int, default=216)
-    parser.add_argument("--repeats", type=int, default=6)
+    parser.add_argument("--repeats", type=int, default=6, help="passes per layout (>= 2: the first one warms up)")
     parser.add_argument("--variants", nargs="+", default=["", "data.image_size=96,encoder.patch_size=16,encoder.conv_stem_width=16"])
     args = parser.parse_args()
     torch.set_num_threads(min(2, torch.get_num_threads()))
