@@ -24,13 +24,13 @@ class StrictModel(BaseModel):
 
 
 class DataConfig(StrictModel):
-    video_dir: Path = Path("data/videos")
-    csv_path: Path = Path("data/sentences.csv")
-    prepared_dir: Path = Path("data/prepared")
-    layout: Literal["auto", "generic", "isign", "isltranslate", "phoenix"] = "auto"
-    video_column: str = "video"
-    text_column: str = "text"
-    split_column: str = "split"
+    video_dir: Path = Field(Path("data/videos"), description="folder of the videos (or PHOENIX frame folders)")
+    csv_path: Path = Field(Path("data/sentences.csv"), description="the CSV of sentences (see docs/data.md for the layouts)")
+    prepared_dir: Path = Field(Path("data/prepared"), description="where `prepare` writes the cache and training reads it")
+    layout: Literal["auto", "generic", "isign", "isltranslate", "phoenix"] = Field("auto", description="CSV layout; auto detects it from the header")
+    video_column: str = Field("video", description="generic layout: column of video paths")
+    text_column: str = Field("text", description="generic layout: column of English sentences")
+    split_column: str = Field("split", description="generic layout: optional column of train/val(dev)/test")
     video_extension: str = Field(".mp4", description="appended to ids for layouts that name videos by id")
     num_frames: int = Field(16, ge=1, le=1024, description="frames per clip the model sees (fixed-count mode)")
     sample_fps: float | None = Field(
@@ -42,15 +42,15 @@ class DataConfig(StrictModel):
         None, ge=1, le=4096, description="frames stored per clip; more than num_frames enables temporal jitter"
     )
     image_size: int = Field(224, ge=8, le=1024, description="square side in pixels of stored frames")
-    resize_mode: Literal["letterbox", "crop"] = "letterbox"
+    resize_mode: Literal["letterbox", "crop"] = Field("letterbox", description="letterbox keeps the whole frame (padded); crop cuts the central square")
     cache_format: Literal["npy", "jpeg"] = Field(
         "npy", description="stored frames: npy = raw uint8 (memory-mapped), jpeg = compressed, decoded by the loader's workers"
     )
     jpeg_quality: int = Field(90, ge=10, le=100, description="JPEG quality of cache_format: jpeg")
-    lowercase: bool = True
-    val_fraction: float = Field(0.1, ge=0.0, lt=1.0)
-    test_fraction: float = Field(0.1, ge=0.0, lt=1.0)
-    split_seed: int = 42
+    lowercase: bool = Field(True, description="lower-case the targets (scores then say case:lc)")
+    val_fraction: float = Field(0.1, ge=0.0, lt=1.0, description="share of rows without a split that go to val (seeded hash)")
+    test_fraction: float = Field(0.1, ge=0.0, lt=1.0, description="share of rows without a split that go to test (seeded hash)")
+    split_seed: int = Field(42, description="seed of that hash split")
     min_token_count: int = Field(1, ge=1, description="word tokenizer: train-split count below which a word maps to <unk>")
     tokenizer: Literal["word", "bpe"] = Field(
         "word", description="word: one token per normalised word (unseen words become <unk>); bpe: byte-level BPE "
@@ -88,11 +88,11 @@ class EncoderConfig(StrictModel):
         0, ge=-1, description="epochs the ViT stays frozen; 0 = trainable from the start; -1 = frozen throughout, its "
         "per-frame features computed once and cached (the fast path)"
     )
-    vit_hidden_dim: int = Field(1024, ge=8)
-    vit_num_heads: int = Field(16, ge=1)
-    vit_num_layers: int = Field(24, ge=1)
-    vit_mlp_dim: int = Field(4096, ge=8)
-    patch_size: int = Field(16, ge=1)
+    vit_hidden_dim: int = Field(1024, ge=8, description="ViT width")
+    vit_num_heads: int = Field(16, ge=1, description="ViT attention heads")
+    vit_num_layers: int = Field(24, ge=1, description="ViT blocks")
+    vit_mlp_dim: int = Field(4096, ge=8, description="ViT MLP width")
+    patch_size: int = Field(16, ge=1, description="ViT patch side in pixels")
     frame_pool: Literal["token", "flatten"] = Field(
         "token", description="one vector per frame: the class token, or the whole patch grid flattened and "
         "projected (keeps where and what a small hand is; for small from-scratch ViTs)"
@@ -109,8 +109,8 @@ class EncoderConfig(StrictModel):
         None, description="RGB mean in 0..1 the backbone expects; default: the timm tag's pretrained config, else ImageNet's"
     )
     pixel_std: tuple[float, float, float] | None = Field(None, description="RGB std in 0..1; default as pixel_mean")
-    grad_checkpointing: bool = False
-    drop_path_rate: float = Field(0.0, ge=0.0, lt=1.0)
+    grad_checkpointing: bool = Field(False, description="recompute each ViT block in the backward pass (less memory, ~1/3 more compute)")
+    drop_path_rate: float = Field(0.0, ge=0.0, lt=1.0, description="stochastic depth of the ViT blocks")
 
     @model_validator(mode="after")
     def _check(self) -> EncoderConfig:
@@ -135,13 +135,13 @@ class TemporalConfig(StrictModel):
     motion_dropout: float = Field(0.0, ge=0.0, lt=1.0, description="training only: probability per clip that the "
                                   "model sees no motion (motion input channels and change features zeroed), so it "
                                   "learns to read every sign from what each frame shows, as a held sign requires")
-    num_temporal_conv: int = Field(4, ge=0)
+    num_temporal_conv: int = Field(4, ge=0, description="dense temporal conv blocks")
     hidden_dim: int | None = Field(None, ge=8, description="width of the temporal blocks; default the ViT width")
-    kernel_size: int = Field(3, ge=1)
+    kernel_size: int = Field(3, ge=1, description="frames each temporal conv sees (odd)")
     pool_window: int = Field(2, ge=1, description="frames per memory token in attention pooling")
-    pool_heads: int = Field(8, ge=1)
-    num_refine_layers: int = Field(2, ge=0)
-    dropout: float = Field(0.2, ge=0.0, lt=1.0)
+    pool_heads: int = Field(8, ge=1, description="attention heads of the pooling")
+    num_refine_layers: int = Field(2, ge=0, description="Transformer layers over the memory tokens")
+    dropout: float = Field(0.2, ge=0.0, lt=1.0, description="dropout of the temporal blocks and pooling")
 
     @model_validator(mode="after")
     def _check(self) -> TemporalConfig:
@@ -151,15 +151,15 @@ class TemporalConfig(StrictModel):
 
 
 class DecoderConfig(StrictModel):
-    hidden_dim: int = Field(512, ge=8)
-    num_layers: int = Field(3, ge=1)
-    num_heads: int = Field(8, ge=1)
-    ff_dim: int = Field(2048, ge=8)
-    dropout: float = Field(0.1, ge=0.0, lt=1.0)
+    hidden_dim: int = Field(512, ge=8, description="decoder width")
+    num_layers: int = Field(3, ge=1, description="decoder layers")
+    num_heads: int = Field(8, ge=1, description="decoder attention heads")
+    ff_dim: int = Field(2048, ge=8, description="decoder feed-forward width")
+    dropout: float = Field(0.1, ge=0.0, lt=1.0, description="decoder dropout")
     max_length: int = Field(50, ge=2, description="longest sentence in tokens, BOS/EOS included")
-    label_smoothing: float = Field(0.1, ge=0.0, lt=1.0)
-    beam_size: int = Field(4, ge=1)
-    length_penalty: float = Field(1.0, ge=0.0)
+    label_smoothing: float = Field(0.1, ge=0.0, lt=1.0, description="label smoothing of the next-word loss (never onto PAD)")
+    beam_size: int = Field(4, ge=1, description="beam size of evaluate/translate and validation (1 = greedy)")
+    length_penalty: float = Field(1.0, ge=0.0, description="length penalty alpha of beam search")
 
     @model_validator(mode="after")
     def _check(self) -> DecoderConfig:
@@ -171,22 +171,22 @@ class DecoderConfig(StrictModel):
 
 
 class TrainingConfig(StrictModel):
-    num_epochs: int = Field(200, ge=1)
+    num_epochs: int = Field(200, ge=1, description="epochs (when total_steps is 0)")
     total_steps: int = Field(
         0, ge=0, description="train exactly this many optimizer steps (LR schedule and stop); 0 = num_epochs x steps per epoch"
     )
     max_steps: int = Field(0, ge=0, description="stop early (checkpoint + validation) at this step; the schedule is unchanged")
     batch_size: int = Field(16, ge=1, description="clips per GPU per step")
-    grad_accum_steps: int = Field(1, ge=1)
-    encoder_lr: float = Field(5.0e-5, gt=0)
+    grad_accum_steps: int = Field(1, ge=1, description="batches per optimizer step")
+    encoder_lr: float = Field(5.0e-5, gt=0, description="learning rate of the ViT")
     learning_rate: float = Field(1.0e-4, gt=0, description="lr of everything after the ViT")
-    weight_decay: float = Field(0.001, ge=0)
-    max_grad_norm: float = Field(0.5, gt=0)
-    warmup_steps: int = Field(500, ge=0)
-    use_amp: bool = True
-    amp_dtype: Literal["auto", "bf16", "fp16"] = "auto"
-    compile: bool = False
-    seed: int = 42
+    weight_decay: float = Field(0.001, ge=0, description="AdamW weight decay (not on norms, biases, embeddings)")
+    max_grad_norm: float = Field(0.5, gt=0, description="gradient clipping norm")
+    warmup_steps: int = Field(500, ge=0, description="linear warm-up steps before the cosine decay")
+    use_amp: bool = Field(True, description="mixed precision on GPUs (bf16, or fp16 + grad scaler where bf16 is not native); CPU runs fp32")
+    amp_dtype: Literal["auto", "bf16", "fp16"] = Field("auto", description="auto picks bf16 where the GPU supports it")
+    compile: bool = Field(False, description="torch.compile the per-frame ViT")
+    seed: int = Field(42, description="seed of weights, augmentation and batch order")
     num_workers: int = Field(4, ge=0, description="data-loader worker processes")
     gloss_loss_weight: float = Field(
         0.0, ge=0.0, description="weight of a CTC gloss-recognition loss on the temporal features (needs glosses in the data)"
@@ -201,23 +201,23 @@ class TrainingConfig(StrictModel):
     )
     max_frames_per_batch: int = Field(0, ge=0, description="time-based mode: fill a batch up to this many padded frames "
                                       "instead of batch_size clips (0 = batch_size clips)")
-    temporal_jitter: bool = True
-    spatial_jitter_px: int = Field(4, ge=0)
+    temporal_jitter: bool = Field(True, description="a random frame per segment (fixed count) or a 0.8-1.25x tempo change (time-based)")
+    spatial_jitter_px: int = Field(4, ge=0, description="per-clip shift in pixels")
     color_jitter: float = Field(0.0, ge=0.0, lt=1.0, description="per-clip RGB gain jitter (e.g. 0.2: each channel x0.8..1.2)")
     scale_jitter: float = Field(0.0, ge=0.0, lt=0.5, description="per-clip zoom jitter (e.g. 0.15: x0.85..1.15 about the centre)")
-    val_every_epochs: int = Field(1, ge=1)
+    val_every_epochs: int = Field(1, ge=1, description="validate (and checkpoint) every this many epochs")
     early_stopping_patience: int = Field(20, ge=0, description="validations without a better BLEU; 0 = never stop")
-    log_every_steps: int = Field(10, ge=1)
+    log_every_steps: int = Field(10, ge=1, description="log training loss every this many steps")
     checkpoint_every_steps: int = Field(0, ge=0, description="0 = only at epoch ends")
     keep_checkpoints: int = Field(1, ge=1, description="newest checkpoints kept beside the best")
-    distributed: Literal["ddp", "fsdp"] = "ddp"
-    device: Literal["auto", "cpu", "cuda"] = "auto"
-    runs_dir: Path = Path("runs")
+    distributed: Literal["ddp", "fsdp"] = Field("ddp", description="under torchrun: ddp, or fsdp (FSDP2) to shard weights and optimizer state")
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto = cuda when available")
+    runs_dir: Path = Field(Path("runs"), description="where run folders are created when --out is not given")
 
 
 class HardwareConfig(StrictModel):
     gpu: str = Field("A100-40GB", description="the GPU this config is meant for (see `isltk check-hardware`)")
-    num_gpus: int = Field(1, ge=1)
+    num_gpus: int = Field(1, ge=1, description="GPUs to plan for (check-hardware)")
     dataset_clips: int = Field(6000, ge=1, description="clips per epoch, for the epoch-time estimate")
 
 
