@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR ?= demo
 
-.PHONY: install test test-fast demo lint bench learning clean
+.PHONY: install test test-fast demo lint bench learning clean docs
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ test: $(STAMP)
 # Leaves out the slow tests (the benchmark smoke runs).
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -x -m "not slow"
+
+# The config reference, generated from the config's field descriptions (tests/test_docs.py keeps it current).
+docs: $(STAMP)
+	$(BIN)/python -c "from isltk.config_reference import markdown; open('docs/config.md', 'w', encoding='utf-8').write(markdown())"
 
 lint: $(STAMP)
 	$(BIN)/ruff check isltk tests benchmarks

@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from isltk.errors import ConfigError
+from isltk.presets import PRESETS
 
 DEFAULT_CONFIG_PATH = Path("configs/config.yaml")
 CONFIG_ENV_VAR = "ISLTK_CONFIG"
@@ -268,8 +269,6 @@ def expand_preset(raw: dict[str, Any], source: str) -> dict[str, Any]:
     """`preset: NAME` -> the registered preset's sections with the rest of `raw` on top (isltk.presets)."""
     if "preset" not in raw:
         return raw
-    from isltk.presets import PRESETS
-
     rest = {k: v for k, v in raw.items() if k != "preset"}
     if raw["preset"] not in PRESETS:
         raise ConfigError(f"{source}: preset: unknown preset {raw['preset']!r}; choose from {', '.join(sorted(PRESETS))}")
@@ -332,10 +331,7 @@ def read_yaml(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]:
     base_path = path.parent / str(raw.pop("extends"))
     if base_path.resolve() in {p.resolve() for p in (*chain, path)}:
         raise ConfigError(f"{path}: extends: {base_path} extends this file again (a loop)")
-    base = read_yaml(base_path, (*chain, path))
-    if "preset" in raw and "preset" in base:  # the variant's preset replaces the base's, sections still merge
-        base = {k: v for k, v in base.items() if k != "preset"}
-    return deep_merge(base, raw)
+    return deep_merge(read_yaml(base_path, (*chain, path)), raw)
 
 
 def load_config(path: Path | str | None = None, overrides: list[str] | None = None) -> Config:

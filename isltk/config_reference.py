@@ -1,7 +1,5 @@
 """The config reference (docs/config.md), generated from the pydantic models' fields and descriptions so
-that it cannot drift from the code; a test compares the file with this output.
-
-    .venv/bin/python -m isltk.config_reference > docs/config.md
+that it cannot drift from the code; a test compares the file with this output. `make docs` writes it.
 """
 
 from __future__ import annotations
@@ -32,7 +30,7 @@ def markdown() -> str:
              "A file may start from a named model preset (`preset: NAME`, one of "
              + ", ".join(f"`{name}`" for name in PRESETS) + ", in `isltk/presets.py`) and from another file",
              "(`extends: other.yaml`, relative to the file); what the file itself sets wins. Unknown keys are errors.",
-             "Generated from `isltk/config.py` by `python -m isltk.config_reference`; do not edit by hand.", ""]
+             "Generated from `isltk/config.py` by `make docs`; do not edit by hand.", ""]
     for section, field in Config.model_fields.items():
         model: type[BaseModel] = field.annotation  # type: ignore[assignment]
         lines += [f"## `{section}`", "", "| key | type | default | meaning |", "|---|---|---|---|"]
@@ -42,6 +40,3 @@ def markdown() -> str:
         lines.append("")
     return "\n".join(lines)
 
-
-if __name__ == "__main__":
-    print(markdown(), end="")

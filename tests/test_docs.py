@@ -81,7 +81,7 @@ def test_the_guides_show_commands_at_all() -> None:
 
 def test_the_config_reference_is_the_generated_one() -> None:
     assert (ROOT / "docs" / "config.md").read_text(encoding="utf-8") == markdown(), \
-        "regenerate it: python -m isltk.config_reference > docs/config.md"
+        "regenerate it: make docs"
 
 
 def test_readme_is_a_guide_not_a_notebook() -> None:

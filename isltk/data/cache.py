@@ -37,6 +37,8 @@ CLIPS_DIR = "clips"
 SPLITS_DIR = "splits"
 FEATURES_DIR = "features"
 SPLITS = ("train", "val", "test")
+RECORD_SUFFIX = ".json"  # clips/<key>.json: a prepared clip's commit record
+REJECT_SUFFIX = ".reject.json"  # clips/<key>.reject.json: a clip that could not be used
 
 
 def clips_dir(prepared_dir: Path) -> Path:
@@ -45,17 +47,17 @@ def clips_dir(prepared_dir: Path) -> Path:
 
 def record_path(clips: Path, key: str) -> Path:
     """A prepared clip's commit record (written after its frames)."""
-    return clips / f"{key}.json"
+    return clips / f"{key}{RECORD_SUFFIX}"
 
 
 def reject_path(clips: Path, key: str) -> Path:
     """A clip that could not be used, remembered so it is not decoded again."""
-    return clips / f"{key}.reject.json"
+    return clips / f"{key}{REJECT_SUFFIX}"
 
 
 def recorded_keys(clips: Path) -> list[str]:
     """Keys of the clips with a commit record, sorted."""
-    return sorted(p.name[: -len(".json")] for p in clips.glob("*.json") if not p.name.endswith(".reject.json"))
+    return sorted(p.name[: -len(RECORD_SUFFIX)] for p in clips.glob(f"*{RECORD_SUFFIX}") if not p.name.endswith(REJECT_SUFFIX))
 
 
 def split_list_path(prepared_dir: Path, split: str) -> Path:

@@ -15,7 +15,7 @@ import torch
 from isltk.config import Config
 from isltk.errors import IsltkError
 from isltk.models.spec import model_config
-from isltk.models.translator import SignTranslator
+from isltk.models.translator import ModelConfig, SignTranslator
 from isltk.training.optim import build_optimizer
 from isltk.training.step import StepSettings, backward, clip_gradients, forward_objective, optimizer_step
 
@@ -34,7 +34,8 @@ class ProbeResult:
         return self.peak_reserved + self.outside_allocator
 
 
-def probe_batch(config: Config, batch: int, checkpointing: bool) -> ProbeResult:
+def probe_batch(config: Config, batch: int, checkpointing: bool, model_cfg: ModelConfig | None = None) -> ProbeResult:
+    """Real training steps at `batch` (model_cfg: `model_config(config)`, built once by a caller that probes many)."""
     if not torch.cuda.is_available():
         raise IsltkError("--probe needs a CUDA GPU; without one, the traced prediction is all there is")
     device = torch.device("cuda")
@@ -43,7 +44,7 @@ def probe_batch(config: Config, batch: int, checkpointing: bool) -> ProbeResult:
     torch.cuda.init()
     free, total = torch.cuda.mem_get_info()
     outside = total - free - torch.cuda.memory_reserved()  # the context and anything else not from the allocator
-    model_cfg = model_config(config)
+    model_cfg = model_cfg or model_config(config)
     vocab_size = model_cfg.vocab_size
     from isltk.hardware.estimate import length_plan
     settings = StepSettings.from_config(config, device)  # the precision training would pick, not a re-decision
@@ -78,9 +79,10 @@ def probe_batch(config: Config, batch: int, checkpointing: bool) -> ProbeResult:
 def probe_max_batch(config: Config, checkpointing: bool, start: int) -> tuple[int, list[ProbeResult]]:
     """Bisect around the predicted maximum `start`: the largest batch that completes real steps."""
     results: list[ProbeResult] = []
+    model_cfg = model_config(config)
 
     def fits(batch: int) -> bool:
-        result = probe_batch(config, batch, checkpointing)
+        result = probe_batch(config, batch, checkpointing, model_cfg)
         results.append(result)
         return result.fits
 

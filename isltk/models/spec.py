@@ -2,7 +2,7 @@
 `ModelConfig`, so train, check-hardware, the GPU probe and the summary count the same parameters.
 
 Vocabulary sizes come from the prepared cache when there is one (the target vocabulary, and the gloss
-vocabulary when the gloss losses are on); before `prepare` they are reference sizes, said so in `source`.
+vocabulary when the gloss losses are on); before `prepare` they are reference sizes.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from isltk.config import Config
 from isltk.data import cache
+from isltk.errors import DataError
 from isltk.models.translator import ModelConfig
 
 REFERENCE_VOCAB = 8000  # decoder size when the vocabulary is not known yet (before prepare)
@@ -21,7 +22,6 @@ REFERENCE_GLOSS_VOCAB = 1000  # gloss heads' size before prepare, when the confi
 class VocabularySizes:
     target: int
     gloss: int  # 0: no gloss heads
-    source: str  # where the sizes come from, for the printed summary
 
 
 def vocabulary_sizes(config: Config) -> VocabularySizes:
@@ -32,11 +32,10 @@ def vocabulary_sizes(config: Config) -> VocabularySizes:
         try:
             target = len(cache.load_text_vocabulary(prepared))
             glosses = cache.load_gloss_vocabulary(prepared) if wants_glosses else None
-            return VocabularySizes(target, len(glosses) if glosses else 0, f"prepared cache {prepared}")
-        except Exception:  # an unreadable cache: plan with reference sizes, train will name the problem
+            return VocabularySizes(target, len(glosses) if glosses else 0)
+        except DataError:  # an unreadable vocabulary: plan with reference sizes; train names the problem
             pass
-    return VocabularySizes(REFERENCE_VOCAB, REFERENCE_GLOSS_VOCAB if wants_glosses else 0,
-                           f"reference sizes ({REFERENCE_VOCAB} words, no prepared cache yet)")
+    return VocabularySizes(REFERENCE_VOCAB, REFERENCE_GLOSS_VOCAB if wants_glosses else 0)
 
 
 def model_config(config: Config, sizes: VocabularySizes | None = None) -> ModelConfig:

@@ -195,7 +195,7 @@ class Trainer:
         cfg, t = self.cfg, self.cfg.training
         self.vocab = cache.load_text_vocabulary(cfg.data.prepared_dir)
         self.gloss_vocab = load_gloss_vocab(cfg)
-        self.model_cfg = model_config(cfg, VocabularySizes(len(self.vocab), len(self.gloss_vocab) if self.gloss_vocab else 0, "cache"))
+        self.model_cfg = model_config(cfg, VocabularySizes(len(self.vocab), len(self.gloss_vocab) if self.gloss_vocab else 0))
         torch.manual_seed(t.seed)  # the same initial weights on every rank (FSDP shards each rank's own)
         model = build_model(self.model_cfg, load_weights=resume_path is None).to(self.device)
         torch.manual_seed(t.seed + self.info.rank)  # then per-rank seeding: different dropout masks per GPU
