@@ -133,9 +133,6 @@ class TemporalConfig(StrictModel):
         "both: the clip-mean feature and each frame's change from it, side by side; frame_change: each frame's "
         "feature and its change from the clip mean, side by side (both standardised with dataset statistics)"
     )
-    motion_dropout: float = Field(0.0, ge=0.0, lt=1.0, description="training only: probability per clip that the "
-                                  "model sees no motion (motion input channels and change features zeroed), so it "
-                                  "learns to read every sign from what each frame shows, as a held sign requires")
     num_temporal_conv: int = Field(4, ge=0, description="dense temporal conv blocks")
     hidden_dim: int | None = Field(None, ge=8, description="width of the temporal blocks; default the ViT width")
     kernel_size: int = Field(3, ge=1, description="frames each temporal conv sees (odd)")
@@ -159,8 +156,6 @@ class DecoderConfig(StrictModel):
     dropout: float = Field(0.1, ge=0.0, lt=1.0, description="decoder dropout")
     max_length: int = Field(50, ge=2, description="longest sentence in tokens, BOS/EOS included")
     label_smoothing: float = Field(0.1, ge=0.0, lt=1.0, description="label smoothing of the next-word loss (never onto PAD)")
-    beam_size: int = Field(4, ge=1, description="beam size of evaluate/translate and validation (1 = greedy)")
-    length_penalty: float = Field(1.0, ge=0.0, description="length penalty alpha of beam search")
 
     @model_validator(mode="after")
     def _check(self) -> DecoderConfig:
@@ -169,6 +164,11 @@ class DecoderConfig(StrictModel):
                 f"decoder.hidden_dim ({self.hidden_dim}) must be divisible by decoder.num_heads ({self.num_heads})"
             )
         return self
+
+
+class InferenceConfig(StrictModel):
+    beam_size: int = Field(4, ge=1, description="beam size of evaluate and translate (1 = greedy; validation is greedy)")
+    length_penalty: float = Field(1.0, ge=0.0, description="length penalty alpha of beam search")
 
 
 class TrainingConfig(StrictModel):
@@ -189,16 +189,21 @@ class TrainingConfig(StrictModel):
     compile: bool = Field(False, description="torch.compile the per-frame ViT")
     seed: int = Field(42, description="seed of weights, augmentation and batch order")
     num_workers: int = Field(4, ge=0, description="data-loader worker processes")
+    supervision: Literal["auto", "glosses", "pseudo_glosses", "none"] = Field(
+        "auto", description="sign labels for the gloss losses: auto = the corpus's glosses when it has them, else "
+        "pseudo-glosses (each sentence's content words, lemmatised; docs/training.md); none = translation loss only"
+    )
     gloss_loss_weight: float = Field(
-        0.0, ge=0.0, description="weight of a CTC gloss-recognition loss on the temporal features (needs glosses in the data)"
+        0.0, ge=0.0, description="weight of a CTC gloss-recognition loss on the temporal features (real glosses only: "
+        "pseudo-glosses follow English word order, not signing order)"
     )
     frame_gloss_loss_weight: float = Field(
-        0.0, ge=0.0, description="weight of a per-frame gloss loss on the ViT's frame features: every gloss of a clip "
-        "must be named by at least one of its frames (multiple-instance; needs glosses and gloss_loss_weight > 0)"
+        0.0, ge=0.0, description="weight of a per-frame multiple-instance loss on the ViT's frame features: every "
+        "gloss or pseudo-gloss of a clip must be named by at least one of its frames"
     )
     memory_gloss_loss_weight: float = Field(
-        0.0, ge=0.0, description="weight of the same multiple-instance gloss loss on the decoder's memory tokens: what "
-        "the decoder reads must name the clip's signs (needs glosses and gloss_loss_weight > 0)"
+        0.0, ge=0.0, description="weight of the same multiple-instance loss on the decoder's memory tokens: what "
+        "the decoder reads must name the clip's signs (glosses or pseudo-glosses)"
     )
     max_frames_per_batch: int = Field(0, ge=0, description="time-based mode: fill a batch up to this many padded frames "
                                       "instead of batch_size clips (0 = batch_size clips)")
@@ -206,6 +211,9 @@ class TrainingConfig(StrictModel):
     spatial_jitter_px: int = Field(4, ge=0, description="per-clip shift in pixels")
     color_jitter: float = Field(0.0, ge=0.0, lt=1.0, description="per-clip RGB gain jitter (e.g. 0.2: each channel x0.8..1.2)")
     scale_jitter: float = Field(0.0, ge=0.0, lt=0.5, description="per-clip zoom jitter (e.g. 0.15: x0.85..1.15 about the centre)")
+    motion_dropout: float = Field(0.0, ge=0.0, lt=1.0, description="probability per clip that the model sees no "
+                                  "motion (encoder.motion_channels and the temporal change features zeroed), so it "
+                                  "learns to read every sign from what each frame shows, as a held sign requires")
     val_every_epochs: int = Field(1, ge=1, description="validate (and checkpoint) every this many epochs")
     early_stopping_patience: int = Field(20, ge=0, description="validations without a better BLEU; 0 = never stop")
     log_every_steps: int = Field(10, ge=1, description="log training loss every this many steps")
@@ -228,6 +236,7 @@ class Config(StrictModel):
     temporal: TemporalConfig = TemporalConfig()
     decoder: DecoderConfig = DecoderConfig()
     training: TrainingConfig = TrainingConfig()
+    inference: InferenceConfig = InferenceConfig()
     hardware: HardwareConfig = HardwareConfig()
 
     @model_validator(mode="after")
@@ -236,11 +245,18 @@ class Config(StrictModel):
             raise ValueError(
                 f"data.image_size ({self.data.image_size}) must be divisible by encoder.patch_size ({self.encoder.patch_size})"
             )
-        for key in ("frame_gloss_loss_weight", "memory_gloss_loss_weight"):
-            if getattr(self.training, key) > 0 and self.training.gloss_loss_weight <= 0:
-                raise ValueError(f"training.{key} needs the gloss vocabulary that training.gloss_loss_weight > 0 "
-                                 f"loads; set both (e.g. 1.0 and 0.5) or set {key} to 0")
+        if self.training.motion_dropout > 0 and not (self.encoder.motion_channels or self.temporal.normalization != "clip"):
+            raise ValueError("training.motion_dropout needs motion to drop: encoder.motion_channels or "
+                             "temporal.normalization both / frame_change")
         return self
+
+
+# Keys that moved to another section: an old config gets one line naming the new key.
+MOVED_KEYS = {
+    ("temporal", "motion_dropout"): "training.motion_dropout",
+    ("decoder", "beam_size"): "inference.beam_size",
+    ("decoder", "length_penalty"): "inference.length_penalty",
+}
 
 
 def default_config_path() -> Path:
@@ -278,6 +294,10 @@ def expand_preset(raw: dict[str, Any], source: str) -> dict[str, Any]:
 def validate_config(raw: dict[str, Any], source: str) -> Config:
     """Validate a raw mapping (a `preset:` key expanded first); errors name the source, the dotted key and the
     problem, one per line."""
+    moved = [f"{source}: {section}.{key}: moved to {new}; rename it there" for (section, key), new in MOVED_KEYS.items()
+             if isinstance(raw.get(section), dict) and key in raw[section]]
+    if moved:
+        raise ConfigError("\n".join(moved))
     try:
         return Config.model_validate(expand_preset(raw, source))
     except ValidationError as exc:
@@ -310,6 +330,19 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
     return raw
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key given twice in one mapping (plain YAML keeps the last silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"key {key!r} appears twice", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def read_yaml(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]:
     """A config file as a mapping, with `extends: OTHER.yaml` (relative to the file) resolved: the other
     file's sections first, this file's on top, so a variant states only what it changes."""
@@ -317,15 +350,19 @@ def read_yaml(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]:
         hint = f" (set ${CONFIG_ENV_VAR} or pass --config)" if path == default_config_path() else ""
         raise ConfigError(f"{path}: config file not found{hint}")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not UTF-8 text; save the config as UTF-8") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
         raise ConfigError(f"{path}:{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    if raw is None:
+        raise ConfigError(f"{path}: the config is empty; start from a shipped one (configs/config.yaml) or name a "
+                          "preset (`preset: signing`)")
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of sections (data, encoder, ...), got {type(raw).__name__}")
+    raw = {key: {} if value is None else value for key, value in raw.items()}  # a section with every key commented out
     if "extends" not in raw:
         return raw
     base_path = path.parent / str(raw.pop("extends"))

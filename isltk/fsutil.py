@@ -45,3 +45,37 @@ def remove_stale_temps(folder: Path) -> int:
     for path in stale:
         path.unlink(missing_ok=True)
     return len(stale)
+
+
+LOCK_FILE = ".isltk.lock"
+
+
+class FolderLock:
+    """An exclusive lock on a folder isltk writes (a run folder, a prepared cache), held while this object lives
+    or until `release()`: a second `train` into the same run folder or `prepare` into the same cache stops at
+    once with one line naming the holder, instead of the two clobbering each other's files. flock locks end
+    with the process, so a killed run never leaves a stale lock behind."""
+
+    def __init__(self, folder: Path, what: str) -> None:
+        import fcntl
+
+        from isltk.errors import IsltkError
+
+        folder.mkdir(parents=True, exist_ok=True)
+        self._handle = (folder / LOCK_FILE).open("a+", encoding="utf-8")
+        try:
+            fcntl.flock(self._handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self._handle.seek(0)
+            holder = self._handle.read().strip() or "another process"
+            self._handle.close()
+            raise IsltkError(f"{folder}: in use by {holder}; wait for it to finish or choose another folder") from None
+        self._handle.seek(0)
+        self._handle.truncate()
+        self._handle.write(f"isltk {what} (pid {os.getpid()})\n")
+        self._handle.flush()
+
+    def release(self) -> None:
+        if not self._handle.closed:
+            self._handle.truncate(0)  # no holder any more (a killed holder's line is overwritten by the next)
+            self._handle.close()  # closing the file drops the flock

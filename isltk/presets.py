@@ -28,7 +28,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "encoder": {"vit_hidden_dim": 96, "vit_num_heads": 4, "vit_num_layers": 2, "vit_mlp_dim": 192, "patch_size": 8,
                     "conv_stem": "pooled", "conv_stem_width": 12, "motion_channels": True, "frame_pool": "flatten",
                     "frame_dim": 256},
-        "temporal": {"normalization": "frame_change", "motion_dropout": 0.25, "num_temporal_conv": 2, "hidden_dim": 128,
+        "temporal": {"normalization": "frame_change", "num_temporal_conv": 2, "hidden_dim": 128,
                      "kernel_size": 5, "pool_heads": 4, "num_refine_layers": 1, "dropout": 0.1},
         "decoder": {"hidden_dim": 128, "num_layers": 2, "num_heads": 4, "ff_dim": 256, "max_length": 24},
     },

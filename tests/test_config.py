@@ -83,17 +83,6 @@ def test_invalid_yaml_names_line(tmp_path: Path) -> None:
         load_config(path)
 
 
-def test_frame_gloss_loss_needs_the_gloss_loss() -> None:
-    with pytest.raises(ConfigError, match="frame_gloss_loss_weight"):
-        load_config("configs/signing.yaml", ["training.gloss_loss_weight=0", "training.frame_gloss_loss_weight=0.5"])
-
-
-def test_memory_gloss_loss_needs_the_gloss_loss() -> None:
-    with pytest.raises(ConfigError, match="memory_gloss_loss_weight"):
-        load_config("configs/signing.yaml", ["training.gloss_loss_weight=0", "training.frame_gloss_loss_weight=0",
-                                             "training.memory_gloss_loss_weight=0.5"])
-
-
 def test_a_config_starts_from_a_preset_and_extends_another_file(tmp_path: Path) -> None:
     (tmp_path / "base.yaml").write_text("preset: tiny\ndata:\n  image_size: 64\ntraining:\n  batch_size: 4\n")
     (tmp_path / "variant.yaml").write_text("extends: base.yaml\ntraining:\n  batch_size: 8\n")
@@ -113,3 +102,32 @@ def test_a_config_that_is_not_utf8_is_a_one_line_error(tmp_path: Path) -> None:
     path.write_bytes("data:\n  csv_path: caf\xe9.csv\n".encode("latin-1"))
     with pytest.raises(ConfigError, match="not UTF-8"):
         load_config(path)
+
+
+def test_a_moved_key_names_its_new_place(tmp_path: Path) -> None:
+    path = tmp_path / "old.yaml"
+    path.write_text("preset: signing\ndecoder:\n  beam_size: 1\ntemporal:\n  motion_dropout: 0.25\n")
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    assert str(error.value).splitlines() == [
+        f"{path}: temporal.motion_dropout: moved to training.motion_dropout; rename it there",
+        f"{path}: decoder.beam_size: moved to inference.beam_size; rename it there"]
+
+
+def test_motion_dropout_needs_motion_to_drop() -> None:
+    with pytest.raises(ConfigError, match="training.motion_dropout needs motion"):
+        load_config("configs/tiny.yaml", ["training.motion_dropout=0.25"])  # per-clip normalisation, no motion channels
+
+
+def test_empty_files_twice_given_keys_and_commented_out_sections(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("# nothing yet\n")
+    with pytest.raises(ConfigError, match="the config is empty"):
+        load_config(empty)
+    twice = tmp_path / "twice.yaml"
+    twice.write_text("preset: tiny\ntraining:\n  batch_size: 4\n  batch_size: 8\n")
+    with pytest.raises(ConfigError, match=r"line 4: not valid YAML \(key 'batch_size' appears twice\)"):
+        load_config(twice)
+    commented = tmp_path / "commented.yaml"
+    commented.write_text("preset: tiny\ntraining:\n  # batch_size: 4\n")
+    assert load_config(commented).training.batch_size == 16

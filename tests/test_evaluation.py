@@ -15,8 +15,8 @@ import torch
 from typer.testing import CliRunner
 
 from isltk.cli.app import app
-from isltk.errors import CheckpointError
-from isltk.evaluation.evaluate import sweep
+from isltk.errors import CheckpointError, DataError
+from isltk.evaluation.evaluate import evaluate_split, sweep
 from isltk.evaluation.inference import load_translator
 from isltk.metrics import rouge_l
 from isltk.training import run_folder
@@ -244,3 +244,43 @@ def test_report_diff_compares_words_as_the_scores_do() -> None:
     assert missed == [] and inserted == ["."] and "We read the tea" in same  # case:lc: only the full stop differs
     _, missed, inserted = word_diff("we read the tea", "We read the tea", lowercase=False)
     assert missed == ["we"] and inserted == ["We"]
+
+
+def test_damaged_weights_a_wrong_device_another_image_size_and_a_file_as_out_are_one_line_errors(run_dir: Path,
+                                                                                                 tmp_path: Path) -> None:
+    from isltk.training import checkpoint as ckpt
+
+    folder = ckpt.list_checkpoints(run_folder.checkpoints_dir(run_dir))[-1]
+    copy = tmp_path / folder.name
+    subprocess.run(["cp", "-r", str(folder), str(copy)], check=True)
+    weights = copy / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:100])  # truncated
+    result = runner.invoke(app, ["evaluate", "--checkpoint", str(copy)])
+    assert result.exit_code == 1 and "truncated or damaged" in result.output and "Traceback" not in result.output
+    result = runner.invoke(app, ["evaluate", "--checkpoint", str(run_dir), "--device", "gpu"])
+    assert result.exit_code == 1 and "use auto, cpu, cuda or cuda:N" in result.output
+    taken = tmp_path / "taken.txt"
+    taken.write_text("x")
+    result = runner.invoke(app, ["evaluate", "--checkpoint", str(run_dir), "--out", str(taken)])
+    assert result.exit_code == 1 and "exists and is not a folder" in result.output
+    loaded = load_translator(run_dir)
+    settings = json.loads((loaded.config.data.prepared_dir / "settings.json").read_text())
+    other = tmp_path / "other-size"
+    subprocess.run(["cp", "-r", str(loaded.config.data.prepared_dir), str(other)], check=True)
+    (other / "settings.json").write_text(json.dumps({**settings, "image_size": 64}))
+    with pytest.raises(DataError, match="stored at 64 px"):
+        evaluate_split(loaded, "test", 1, 1.0, tmp_path / "eval", prepared_dir=other)
+
+
+def test_translate_says_when_a_folder_or_pattern_matches_no_clip(run_dir: Path, tmp_path: Path) -> None:
+    videos = run_dir.parents[1] / "videos"
+    (tmp_path / "empty").mkdir()
+    result = runner.invoke(app, ["translate", str(tmp_path / "empty"), str(videos / "test_00000.mp4"),
+                                 str(tmp_path / "**" / "x.mp4"), "--checkpoint", str(run_dir)])
+    assert result.exit_code == 1 and result.stdout == ""
+    assert "empty: no clips matched" in result.output and "x.mp4: no clips matched" in result.output
+    nested = tmp_path / "a" / "b"
+    nested.mkdir(parents=True)
+    shutil.copy(videos / "test_00000.mp4", nested / "clip.mp4")
+    found = runner.invoke(app, ["translate", str(tmp_path / "**" / "*.mp4"), "--checkpoint", str(run_dir)])
+    assert found.exit_code == 0 and found.stdout.strip()  # recursive globs reach nested folders

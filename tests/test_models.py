@@ -199,7 +199,7 @@ def test_per_clip_normalisation_alone_erases_still_clips() -> None:
 
 def test_gloss_ctc_loss_counts_only_clips_with_glosses() -> None:
     torch.manual_seed(0)
-    cfg = preset_model_config("tiny", vocab_size=20).model_copy(update={"gloss_vocab_size": 9})
+    cfg = preset_model_config("tiny", vocab_size=20).model_copy(update={"gloss_vocab_size": 9, "temporal_gloss_head": True})
     model = SignTranslator(cfg).eval()  # eval: no dropout, running statistics (a clip's output is batch-independent)
     video, mask = clip_batch(2, 8)
     tokens = torch.tensor([[BOS_ID, 5, 6, EOS_ID], [BOS_ID, 7, EOS_ID, 0]])
@@ -346,24 +346,23 @@ def test_motion_dropout_hides_motion_from_some_training_clips_only() -> None:
     torch.manual_seed(0)
     cfg = preset_model_config("tiny", vocab_size=20)
     cfg = cfg.model_copy(update={"encoder": cfg.encoder.model_copy(update={"motion_channels": True}),
-                                 "temporal": cfg.temporal.model_copy(update={"normalization": "frame_change", "motion_dropout": 0.5,
-                                                                            "dropout": 0.0})})
+                                 "temporal": cfg.temporal.model_copy(update={"normalization": "frame_change", "dropout": 0.0})})
     model = SignTranslator(cfg).eval()
     video, mask = clip_batch(64, 4)
-    first, _ = model.forward_temporal(video, mask)
-    assert torch.equal(first, model.forward_temporal(video, mask)[0])  # no dropout at evaluation
+    first, _ = model.forward_temporal(video, mask, motion_dropout=0.5)
+    assert torch.equal(first, model.forward_temporal(video, mask, motion_dropout=0.5)[0])  # no dropout at evaluation
     model.train()
     seen = []
     model.encoder.register_forward_hook(lambda module, inputs, output: seen.append(inputs))
     torch.manual_seed(1)
-    model.forward_temporal(video, mask)
+    model.forward_temporal(video, mask, motion_dropout=0.5)
     keep = seen[-1][2]
     assert keep is not None and 0 < int(keep.sum()) < 64  # about half the clips see no motion
     motion = model.encoder.vit.patch_embed  # what reaches the ViT: frames + motion channels
     torch.manual_seed(1)
     grabbed = []
     handle = motion.register_forward_hook(lambda module, inputs, output: grabbed.append(inputs[0]))
-    model.forward_temporal(video, mask)
+    model.forward_temporal(video, mask, motion_dropout=0.5)
     handle.remove()
     channels = grabbed[0].reshape(64, 4, 6, *grabbed[0].shape[-2:])
     dropped, kept = keep == 0, keep == 1

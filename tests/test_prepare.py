@@ -171,3 +171,79 @@ def test_jpeg_cache_is_smaller_reads_back_closely_and_converts_without_decoding(
     assert frames.shape == (8, 64, 64, 3) and frames.dtype == torch.uint8
     with pytest.raises(DataError, match="image_size"):
         prepare_cache(small_config(tmp_path, image_size=32, cache_format="jpeg"), workers=1)
+
+
+def test_the_real_data_config_stores_frames_by_duration_as_small_jpegs(tmp_path: Path, video_dir: Path) -> None:
+    """configs/config.yaml (iSign-sized corpora): a 5x longer clip keeps 5x the frames, and a 224 px frame of a
+    photograph (not a flat synthetic one, which would compress far better) takes at most 30 KiB."""
+    import cv2
+    import matplotlib.cbook
+
+    from isltk.config import load_config
+    from isltk.synth.encode import write_video_ffmpeg
+
+    photo = cv2.imread(str(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)))[:, :, ::-1]
+    photo = cv2.resize(photo, (640, 480))  # a landscape camera frame
+
+    def clip(name: str, seconds: float) -> None:
+        frames = [np.ascontiguousarray(np.roll(photo, 3 * i, axis=1)) for i in range(round(25 * seconds))]
+        write_video_ffmpeg(video_dir / name, frames, 25)
+
+    clip("short.mp4", 1.0)
+    clip("long.mp4", 5.0)
+    csv_path = write_csv(tmp_path / "sentences.csv", ["video", "text", "split"],
+                         [["short.mp4", "Hello.", "train"], ["long.mp4", "I will see you at school tomorrow.", "train"]])
+    cfg = load_config("configs/config.yaml", [f"data.video_dir={video_dir}", f"data.csv_path={csv_path}",
+                                              f"data.prepared_dir={tmp_path / 'prepared'}", "data.val_fraction=0",
+                                              "data.test_fraction=0"])
+    assert prepare_cache(cfg, workers=1).usable == 2
+    records = {r["id"]: r for r in cache.load_manifest(cfg.data.prepared_dir)}
+    assert records["long"]["frames"] >= 4 * records["short"]["frames"]
+    assert cache.storage_format(cfg.data.prepared_dir) == "jpeg"
+    stored = sum(cache.clip_frames_path(cfg.data.prepared_dir, r["key"], "jpeg").stat().st_size for r in records.values())
+    assert 2 * 1024 < stored / sum(r["frames"] for r in records.values()) <= 30 * 1024
+
+
+def test_prepare_never_writes_into_a_folder_of_someone_elses_files(tmp_path: Path) -> None:
+    corpus(tmp_path, train=2)
+    mine = tmp_path / "prepared"
+    mine.mkdir()
+    (mine / "manifest.jsonl").write_text("my own notes\n")
+    with pytest.raises(DataError, match="not an isltk cache .*manifest.jsonl"):
+        prepare_cache(small_config(tmp_path), workers=1)
+    assert (mine / "manifest.jsonl").read_text() == "my own notes\n"
+
+
+def test_force_deletes_only_what_prepare_wrote(tmp_path: Path) -> None:
+    corpus(tmp_path, train=2)
+    prepare_cache(small_config(tmp_path), workers=1)
+    keepsake = cache.clips_dir(tmp_path / "prepared") / "notes.txt"
+    keepsake.write_text("not isltk's")
+    report = prepare_cache(small_config(tmp_path, image_size=16), workers=1, force=True)
+    assert report.prepared == 10 and keepsake.read_text() == "not isltk's"
+
+
+def test_a_second_prepare_into_the_same_cache_stops_at_once(tmp_path: Path) -> None:
+    from isltk.errors import IsltkError
+    from isltk.fsutil import FolderLock
+
+    corpus(tmp_path, train=2)
+    holder = FolderLock(tmp_path / "prepared", "prepare")  # as a running prepare holds it (flock: per open file)
+    try:
+        with pytest.raises(IsltkError, match=r"in use by isltk prepare \(pid \d+\)"):
+            prepare_cache(small_config(tmp_path), workers=1)
+    finally:
+        holder.release()
+    assert prepare_cache(small_config(tmp_path), workers=1).usable == 10
+
+
+def test_a_very_long_file_name_is_stored_under_a_short_key(tmp_path: Path, video_dir: Path) -> None:
+    from isltk.data.prepare import clip_key
+    from isltk.synth.encode import write_video_ffmpeg
+    from tests.conftest import ramp_frames
+
+    name = "a" * 245
+    write_video_ffmpeg(video_dir / f"{name}.mp4", ramp_frames(20), 25)
+    write_csv(tmp_path / "sentences.csv", ["video", "text", "split"], [[f"{name}.mp4", "hello", "train"]])
+    assert prepare_cache(small_config(tmp_path), workers=1).usable == 1
+    assert len(clip_key(name)) < 100 and clip_key(name) != clip_key("a" * 246)

@@ -131,10 +131,50 @@ def test_a_gloss_annotated_corpus_trains_the_ctc_head_and_evaluate_reports_gloss
     assert any(r.get("gloss_loss") for r in rows if r["kind"] == "train")
     loaded = load_translator(tmp_path / "run", device="cpu")
     assert loaded.gloss_vocab[: 4] == ["<pad>", "<unk>", "<bos>", "<eos>"]  # stored in the checkpoint
+    assert loaded.supervision == "glosses" and loaded.model.gloss_head is not None
     report = evaluate_split(loaded, "test", 1, 1.0, tmp_path / "eval")
     wer = next(s for s in report.scores if s.name == "gloss WER")
     assert 0.0 <= wer.value and "levenshtein" in wer.signature
     assert "gloss WER" in json.loads((tmp_path / "eval" / "metrics.json").read_text())["scores"]
+
+
+def test_a_corpus_without_glosses_trains_on_pseudo_glosses_from_its_sentences(corpus: Path, tmp_path: Path) -> None:
+    """As iSign comes: English only. The encoder losses learn the sentences' content words; CTC stays off."""
+    from isltk.evaluation.inference import load_translator
+    from isltk.training import run_folder
+    from isltk.training.checkpoint import read_meta, resolve_checkpoint
+    from isltk.training.trainer import Trainer
+    from tests.conftest import micro_config, write_csv
+
+    rows = list(csv.DictReader((corpus / "sentences.csv").open(encoding="utf-8")))
+    english_only = write_csv(tmp_path / "english.csv", ["video", "text", "split"], [[r["video"], r["text"], r["split"]] for r in rows])
+    weights = {"gloss_loss_weight": 1.0, "frame_gloss_loss_weight": 1.0, "memory_gloss_loss_weight": 1.0}
+    cfg = micro_config(corpus, tmp_path / "runs", num_epochs=2, **weights)
+    cfg.data.csv_path, cfg.data.prepared_dir = english_only, tmp_path / "prepared"
+    report = prepare_cache(cfg, workers=2)
+    assert report.gloss_vocab_size == 0 and report.supervision.startswith("pseudo-glosses from ")
+    trainer = Trainer(cfg, tmp_path / "run")
+    assert trainer.labels.kind == "pseudo_glosses"
+    words = set(trainer.labels.names)
+    assert {"yesterday", "eat"} & words and not {"the", "ate", "did"} & words  # lemmas, no function words
+    model = trainer.model
+    assert not trainer.model_cfg.ordered_glosses  # English order is not signing order: no CTC
+    heads = (model.gloss_head, model.frame_gloss_head, model.memory_gloss_head)
+    assert [head.out_features for head in heads] == [trainer.labels.size] * 3
+    assert any(trainer.train_set.label_ids)  # clips carry their labels
+    trainer.fit()
+    rows = [json.loads(line) for line in (tmp_path / "run" / run_folder.METRICS_FILE).read_text().splitlines()]
+    train_rows = [r for r in rows if r["kind"] == "train"]
+    assert all(r["gloss_loss"] > 0 and r["frame_gloss_loss"] > 0 and r["memory_gloss_loss"] > 0 for r in train_rows)
+    meta = read_meta(resolve_checkpoint(tmp_path / "run"))
+    assert meta["supervision"] == "pseudo_glosses" and meta["gloss_vocab"] == trainer.labels.names
+    loaded = load_translator(tmp_path / "run", device="cpu")
+    assert loaded.supervision == "pseudo_glosses" and loaded.gloss_vocab == []  # no CTC decoding of pseudo-glosses
+
+    with_glosses = micro_config(corpus, tmp_path / "runs", num_epochs=2, **weights)
+    with_glosses.data.prepared_dir = tmp_path / "prepared-glosses"
+    assert prepare_cache(with_glosses, workers=2).supervision.startswith("glosses (")  # the real ones, when present
+    assert Trainer(with_glosses, tmp_path / "run-glosses").labels.kind == "glosses"
 
 
 def test_check_hardware_counts_the_parameters_train_builds_for_the_signing_preset(corpus: Path, tmp_path: Path) -> None:

@@ -275,3 +275,31 @@ def test_fsdp_gathers_in_the_compute_dtype_and_reduces_in_fp32() -> None:
     policy = fsdp_mixed_precision(torch.bfloat16)
     assert policy.param_dtype == torch.bfloat16 and policy.reduce_dtype == torch.float32
     assert fsdp_mixed_precision(None) is None
+
+
+def test_a_run_folder_is_never_started_over_nor_shared(corpus_dir: Path, tmp_path: Path) -> None:
+    from isltk.errors import IsltkError
+    from isltk.fsutil import FolderLock
+
+    Trainer(micro_config(corpus_dir, tmp_path, max_steps=2), tmp_path / "run").fit()
+    before = sorted(p.name for p in (tmp_path / "run" / "checkpoints").iterdir())
+    with pytest.raises(IsltkError, match="already holds a training run; continue it with --resume auto"):
+        Trainer(micro_config(corpus_dir, tmp_path, max_steps=2), tmp_path / "run")
+    assert sorted(p.name for p in (tmp_path / "run" / "checkpoints").iterdir()) == before  # nothing pruned
+    holder = FolderLock(tmp_path / "busy", "train")  # another training writing there now
+    try:
+        with pytest.raises(IsltkError, match=r"busy: in use by isltk train \(pid \d+\)"):
+            Trainer(micro_config(corpus_dir, tmp_path, max_steps=2), tmp_path / "busy")
+    finally:
+        holder.release()
+
+
+def test_loader_workers_survive_opencv_work_in_the_parent(corpus_dir: Path, tmp_path: Path) -> None:
+    """A large resize in the parent starts OpenCV's thread pool, which a forked loader worker cannot use (it hung
+    and was killed): the trainer leaves no pool to inherit."""
+    import cv2
+    import numpy as np
+
+    cv2.resize(np.zeros((600, 512, 3), np.uint8), (640, 480))
+    result = Trainer(micro_config(corpus_dir, tmp_path, max_steps=2, num_workers=1), tmp_path / "run").fit()
+    assert result.state.step == 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -33,13 +34,15 @@ def check_hardware(
     plan = plan_hardware(cfg, gpu)
     facts = plan.facts
     if probe:
-        facts["probe"] = measured = probe_against_prediction(cfg, plan)
-        stderr.print(f"probe at batch {measured['batch']}: measured peak {measured['measured_peak_bytes'] / 2**30:.2f} GiB (allocator "
-                     f"{measured['measured_peak_reserved_bytes'] / 2**30:.2f} + context/other "
-                     f"{measured['measured_outside_allocator_bytes'] / 2**30:.2f}), "
-                     f"predicted {measured['predicted_bytes'] / 2**30:.2f} GiB ({measured['error_percent']:+.1f}%), step "
-                     f"{measured['step_seconds'] * 1000:.0f} ms; largest batch measured {measured['measured_max_batch']}, "
-                     f"predicted {measured['predicted_max_batch']}")
+        measured = probe_against_prediction(cfg, plan)
+        facts["probe"] = asdict(measured)
+        error = f"{measured.error_percent:+.1f}%" if measured.error_percent is not None else "?"
+        stderr.print(f"probe at batch {measured.batch}: measured peak {measured.measured_peak_bytes / 2**30:.2f} GiB (allocator "
+                     f"{measured.measured_peak_reserved_bytes / 2**30:.2f} + context/other "
+                     f"{measured.measured_outside_allocator_bytes / 2**30:.2f}), "
+                     f"predicted {measured.predicted_bytes / 2**30:.2f} GiB ({error}), step "
+                     f"{measured.step_seconds * 1000:.0f} ms; largest batch measured {measured.measured_max_batch}, "
+                     f"predicted {measured.predicted_max_batch}")
     if as_json:
         typer.echo(json.dumps(facts, indent=1))
     else:
@@ -76,9 +79,9 @@ def _print_tables(cfg: Config, plan: HardwarePlan) -> None:
     for column in ("GPU", "GiB", "AMP", f"fits {cfg.training.batch_size}", "max batch", "max (ckpt)", "batch x accum", "epoch (est.)"):
         table.add_column(column, justify="right", no_wrap=True)
     for r in rows:
-        accum = f"{r['per_gpu_batch']} x {r['accumulation_steps']}" if r["accumulation_steps"] else "-"
-        table.add_row(r["gpu"], f"{r['memory_gib']:g}", r["dtype"], "yes" if r["fits_configured_batch"] else "no",
-                      str(r["max_batch"]), str(r["max_batch_checkpointing"]), accum, f"{r['epoch_hours_estimate'] * 60:.1f} min")
+        accum = f"{r.per_gpu_batch} x {r.accumulation_steps}" if r.accumulation_steps else "-"
+        table.add_row(r.gpu, f"{r.memory_gib:g}", r.dtype, "yes" if r.fits_configured_batch else "no",
+                      str(r.max_batch), str(r.max_batch_checkpointing), accum, f"{r.epoch_hours_estimate * 60:.1f} min")
     stdout.print(table)
     stdout.print(f"epoch time is an ESTIMATE: {est.lengths.clips} clips x training FLOPs at {ASSUMED_MFU:.0%} MFU of each GPU's "
                  "peak dense tensor throughput. 'batch x accum' keeps the configured effective batch with gradient accumulation.")

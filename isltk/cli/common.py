@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 from collections.abc import Callable
@@ -62,6 +63,12 @@ def handle_errors(command: F) -> F:
             if debug_enabled():
                 raise
             raise fail(str(exc)) from None
+        except OSError as exc:
+            if debug_enabled() or exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            where = f" writing {exc.filename}" if exc.filename else ""
+            raise fail(f"no space left on the device{where}; free some space and run the same command again "
+                       "(finished work is kept: prepare skips done clips, train resumes with --resume auto)") from None
         except KeyboardInterrupt:
             if debug_enabled():
                 raise

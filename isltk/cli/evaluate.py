@@ -18,8 +18,8 @@ CheckpointArg = Annotated[Path, typer.Option("--checkpoint", help="A ckpt-XXXXXX
 def evaluate(
     checkpoint: CheckpointArg,
     split: Annotated[str, typer.Option(help="Prepared split to score: train, val or test.")] = "test",
-    beam: Annotated[int | None, typer.Option(min=1, help="Beam size (default: the checkpoint's decoder.beam_size).")] = None,
-    alpha: Annotated[float | None, typer.Option(min=0.0, help="GNMT length penalty alpha (default: decoder.length_penalty).")] = None,
+    beam: Annotated[int | None, typer.Option(min=1, help="Beam size (default: the checkpoint's inference.beam_size).")] = None,
+    alpha: Annotated[float | None, typer.Option(min=0.0, help="GNMT length penalty alpha (default: inference.length_penalty).")] = None,
     out: Annotated[Path | None, typer.Option(help="Folder for hypotheses/references/clips.jsonl/metrics.json.")] = None,
     prepared_dir: Annotated[Path | None, typer.Option(help="Prepared cache (default: the one the checkpoint was trained on).")] = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Clips decoded together.")] = 16,

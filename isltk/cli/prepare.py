@@ -71,6 +71,7 @@ def _print_summary(report, show_rejects: int) -> None:  # type: ignore[no-untype
     table.add_row("vocabulary (train split)", f"{report.vocab_size} tokens ({report.tokenizer})")
     if report.gloss_vocab_size:
         table.add_row("gloss vocabulary (train split)", f"{report.gloss_vocab_size} glosses")
+    table.add_row("supervision (train with this config)", report.supervision)
     if report.max_length:
         over = report.targets_over_max_length
         table.add_row("target length (tokens, BOS/EOS included)", f"99th percentile {report.target_tokens_p99}; "

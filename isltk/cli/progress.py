@@ -40,3 +40,18 @@ def make_progress(unit: str) -> Progress:
         console=stderr,
         transient=False,
     )
+
+
+def make_training_progress() -> Progress:
+    """The training bar: epoch, steps done of the total, and a stats field (loss, lr, clips/s, ETA) the trainer's
+    step callback fills in."""
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[stats]}"),
+                    TimeElapsedColumn(), console=stderr)
+
+
+def format_eta(seconds: float) -> str:
+    """'1h05m', '4m09s', or '?' before a rate is known."""
+    if seconds == float("inf"):
+        return "?"
+    h, rem = divmod(int(seconds), 3600)
+    return f"{h}h{rem // 60:02d}m" if h else f"{rem // 60}m{rem % 60:02d}s"

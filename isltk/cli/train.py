@@ -6,16 +6,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from isltk.cli.common import ConfigOption, SetOption, fail, handle_errors, read_config, stderr, stdout
-
-
-def _fmt_eta(seconds: float) -> str:
-    if seconds == float("inf"):
-        return "?"
-    h, rem = divmod(int(seconds), 3600)
-    return f"{h}h{rem // 60:02d}m" if h else f"{rem // 60}m{rem % 60:02d}s"
+from isltk.cli.progress import format_eta, make_training_progress
 
 
 @handle_errors
@@ -43,8 +36,7 @@ def train(
     )
 
     cfg = read_config(config, set_)
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[stats]}"),
-                        TimeElapsedColumn(), console=stderr)
+    progress = make_training_progress()
     task = progress.add_task("training", total=None, stats="")
 
     def on_start(info: RunStart) -> None:
@@ -54,6 +46,10 @@ def train(
                      f"{info.train_clips} train / {info.val_clips} val clips | {info.steps_per_epoch} steps/epoch")
         stderr.print(f"model: {summary.parameters['total'] / 1e6:.3g} M parameters (ViT {summary.parameters['encoder'] / 1e6:.3g} M), "
                      f"{summary.train_gflop_per_clip:.3g} GFLOP per clip of {frames} frames per training step")
+        stderr.print(f"supervision: {info.supervision}", highlight=False)
+        if not info.val_clips:
+            stderr.print("[yellow]warning:[/] no validation clips: no validation BLEU and no best checkpoint; the newest "
+                         "checkpoint is the result (give the CSV a val split or set data.val_fraction)")
         if info.resumed_at_step:
             stderr.print(f"resumed at step {info.resumed_at_step}")
             for change in info.resume_changes:
@@ -63,7 +59,7 @@ def train(
 
     def on_step(step: StepInfo) -> None:
         progress.update(task, completed=step.step, description=f"epoch {step.epoch}",
-                        stats=f"loss {step.loss:.3f}  lr {step.lr:.2e}  {step.clips_per_s:.1f} clips/s  ETA {_fmt_eta(step.eta_s)}")
+                        stats=f"loss {step.loss:.3f}  lr {step.lr:.2e}  {step.clips_per_s:.1f} clips/s  ETA {format_eta(step.eta_s)}")
 
     def on_validation(metrics: ValidationInfo) -> None:
         mark = " (best)" if metrics.best else ""
@@ -95,7 +91,11 @@ def train(
         shutdown_distributed()
     if trainer is not None and trainer.info.is_main:
         best = result.best_checkpoint
-        stdout.print(f"finished at step {result.state.step}{' (early stop)' if result.stopped_early else ''}; "
-                     f"best val BLEU-4 {max(result.state.best_bleu, 0):.2f}; best checkpoint: {best}; curves: {result.run_dir / CURVES_FILE}")
+        stop = f"finished at step {result.state.step}{' (early stop)' if result.stopped_early else ''}"
+        if best is None:
+            stdout.print(f"{stop}; validation never ran (no val clips); newest checkpoint: {result.last_checkpoint}")
+        else:
+            stdout.print(f"{stop}; best val BLEU-4 {max(result.state.best_bleu, 0):.2f}; best checkpoint: {best}; "
+                         f"curves: {result.run_dir / CURVES_FILE}")
 
 

@@ -19,8 +19,8 @@ def translate(
     clips: Annotated[list[str], typer.Argument(help="Video files, folders or globs.")],
     checkpoint: Annotated[Path | None, typer.Option(help="Checkpoint or run folder (default: best of the most recent run).")] = None,
     config: Annotated[Path | None, typer.Option("--config", "-c", help="Config whose training.runs_dir holds the runs.")] = None,
-    beam: Annotated[int | None, typer.Option(min=1, help="Beam size (default: the checkpoint's decoder.beam_size).")] = None,
-    alpha: Annotated[float | None, typer.Option(min=0.0, help="Length penalty alpha (default: decoder.length_penalty).")] = None,
+    beam: Annotated[int | None, typer.Option(min=1, help="Beam size (default: the checkpoint's inference.beam_size).")] = None,
+    alpha: Annotated[float | None, typer.Option(min=0.0, help="Length penalty alpha (default: inference.length_penalty).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON line per clip: id, path, text, score (log-probability; length-normalised with beam > 1), seconds per clip.")] = False,
     batch_size: Annotated[int, typer.Option(min=1, help="Clips decoded together.")] = 8,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
@@ -33,6 +33,7 @@ def translate(
         translate_clips,
     )
 
+    paths = expand_clips(clips)  # a pattern that matches nothing fails before the model loads
     if checkpoint is None:
         runs_dir = TrainingConfig().runs_dir
         if config is not None or default_config_path().is_file():
@@ -40,7 +41,6 @@ def translate(
         checkpoint = latest_best_checkpoint(runs_dir)
         stderr.print(f"using checkpoint {checkpoint}")
     loaded = load_translator(checkpoint, device)
-    paths = expand_clips(clips)
     beam, alpha = loaded.search_settings(beam, alpha)
     failed = 0
     progress = make_progress("clips")

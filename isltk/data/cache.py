@@ -21,6 +21,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from isltk.data.framestore import SUFFIX as FRAME_SUFFIXES
 from isltk.data.framestore import frame_path
 from isltk.data.vocab import TextVocabulary, Vocabulary, load_vocabulary
 from isltk.errors import DataError
@@ -58,6 +59,14 @@ def reject_path(clips: Path, key: str) -> Path:
 def recorded_keys(clips: Path) -> list[str]:
     """Keys of the clips with a commit record, sorted."""
     return sorted(p.name[: -len(RECORD_SUFFIX)] for p in clips.glob(f"*{RECORD_SUFFIX}") if not p.name.endswith(REJECT_SUFFIX))
+
+
+def is_clip_file(name: str) -> bool:
+    """Whether a file name under clips/ is one prepare writes (frames, commit records, rejects, their temp files):
+    `prepare --force` deletes only these."""
+    if name.startswith(".") and ".tmp-" in name:
+        return True
+    return name.endswith((RECORD_SUFFIX, REJECT_SUFFIX, *FRAME_SUFFIXES.values()))
 
 
 def split_list_path(prepared_dir: Path, split: str) -> Path:

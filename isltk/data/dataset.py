@@ -19,7 +19,8 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from isltk.data.cache import clip_frames_path, load_manifest, storage_format
 from isltk.data.framestore import FrameFile
-from isltk.data.vocab import TextVocabulary, Vocabulary
+from isltk.data.supervision import SignLabels
+from isltk.data.vocab import TextVocabulary
 
 
 @dataclass(frozen=True)
@@ -71,15 +72,17 @@ def clip_lengths(records: list[dict]) -> list[int]:
 
 
 class PreparedClips(Dataset):
-    """One split of a prepared cache. Item: (uint8 frames (T, H, W, 3), token ids with BOS/EOS, gloss ids)."""
+    """One split of a prepared cache. Item: (uint8 frames (T, H, W, 3), token ids with BOS/EOS, sign label ids:
+    glosses or pseudo-glosses, `isltk.data.supervision`)."""
 
     def __init__(self, prepared_dir: Path, split: str, vocab: TextVocabulary, augment: Augment, max_length: int, seed: int = 0,
-                 gloss_vocab: Vocabulary | None = None, features_dir: Path | None = None) -> None:
+                 labels: SignLabels | None = None, features_dir: Path | None = None) -> None:
         self.dir = prepared_dir
         self.features_dir = features_dir  # cached per-frame features (frozen backbone) instead of frames
         self.records = load_manifest(prepared_dir, split)
         self.vocab, self.augment, self.max_length, self.seed = vocab, augment, max_length, seed
-        self.gloss_vocab = gloss_vocab
+        # label ids once per clip: pseudo-glosses lemmatise the sentence
+        self.label_ids = [labels.ids(r) for r in self.records] if labels is not None else [[] for _ in self.records]
         self.cache_format = storage_format(prepared_dir)
         self.epoch = 0
 
@@ -110,17 +113,12 @@ class PreparedClips(Dataset):
             picked = np.clip(picked * gains, 0, 255).astype(np.uint8)
         return np.ascontiguousarray(picked)
 
-    def glosses(self, index: int) -> list[int]:
-        if self.gloss_vocab is None:
-            return []
-        return self.gloss_vocab.encode(self.records[index].get("gloss", "").split())[1:-1]  # no BOS/EOS for CTC
-
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Clip `index`, augmented by a generator seeded by (seed, epoch, index): the same whatever the worker."""
         seed = [self.seed, self.epoch, index]
         rng = np.random.default_rng(seed) if self.augment.random else None
         tokens = self.vocab.target_ids(self.records[index], self.max_length)
-        glosses = torch.tensor(self.glosses(index), dtype=torch.long)
+        glosses = torch.tensor(self.label_ids[index], dtype=torch.long)
         return torch.from_numpy(self.frames(index, rng)), torch.tensor(tokens, dtype=torch.long), glosses
 
 
@@ -228,6 +226,14 @@ class ShardedBatchSampler(Sampler[list[int]]):
         for group in self.global_batches()[self.start_batch :]:
             if group[self.rank]:
                 yield group[self.rank]
+
+
+def fork_safe_opencv() -> None:
+    """Call in the parent before its loader forks workers. OpenCV's thread pool does not survive fork: once the
+    parent has resized a large image, a forked worker that calls OpenCV (or `cv2.setNumThreads`) hangs and the
+    loader kills it (measured: a 600 x 512 resize in the parent, then a worker died). One OpenCV thread in the
+    parent leaves no pool to inherit; isltk parallelises across processes (loader workers, prepare's pool)."""
+    cv2.setNumThreads(1)
 
 
 def quiet_worker(worker_id: int) -> None:

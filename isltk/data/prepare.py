@@ -31,11 +31,12 @@ from isltk.data import cache
 from isltk.data.framestore import FrameFile, frame_path, write_frames
 from isltk.data.layouts import RowReject, SourceRow, image_frames, read_rows
 from isltk.data.subword import SubwordVocabulary
+from isltk.data.supervision import run_sign_labels
 from isltk.data.text import normalize_text, tokenize
 from isltk.data.video import FrameSampling, VideoDecodeError, decode_image_folder, decode_video
 from isltk.data.vocab import TextVocabulary, Vocabulary
 from isltk.errors import DataError
-from isltk.fsutil import atomic_write_bytes, atomic_write_json, remove_stale_temps
+from isltk.fsutil import LOCK_FILE, FolderLock, atomic_write_bytes, atomic_write_json, remove_stale_temps
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ class PrepareReport:
     vocab_size: int = 0
     tokenizer: str = "word"
     gloss_vocab_size: int = 0
+    supervision: str = ""  # the sign labels `train` will use with this config (glosses / pseudo-glosses / none)
     converted: int = 0  # clips re-stored in another cache_format without decoding their videos
     target_tokens_p99: int = 0  # 99th percentile of target length in tokens, BOS and EOS included
     targets_over_max_length: int = 0  # targets longer than decoder.max_length: training cuts them there
@@ -98,10 +100,13 @@ class PrepareReport:
         return self.prepared + self.reused
 
 
+MAX_KEY_LENGTH = 120  # + the longest suffix and a temp file's prefix stays far below 255 bytes
+
+
 def clip_key(clip_id: str) -> str:
     """A safe file name for an id; ids that need changing get a hash suffix so keys never collide."""
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", clip_id).lstrip(".") or "clip"
-    if safe != clip_id:
+    if safe != clip_id or len(safe) > MAX_KEY_LENGTH:  # a long id too: file names stop at 255 bytes
         safe = f"{safe[:80]}-{hashlib.sha1(clip_id.encode()).hexdigest()[:8]}"
     return safe
 
@@ -211,7 +216,8 @@ def _check_settings(out_dir: Path, settings: FrameSettings, force: bool) -> int:
             )
     if force and cache.clips_dir(out_dir).is_dir():
         for path in cache.clips_dir(out_dir).iterdir():
-            path.unlink()
+            if path.is_file() and cache.is_clip_file(path.name):  # only what prepare wrote
+                path.unlink()
     atomic_write_json(settings_path, wanted)
     return converted
 
@@ -273,6 +279,30 @@ def prepare_cache(
     if not data.video_dir.is_dir():
         raise DataError(f"{data.video_dir}: video folder not found (set data.video_dir)")
     out_dir, settings = data.prepared_dir, FrameSettings.from_data(data)
+    lock = claim_cache(out_dir)
+    try:
+        return _prepare_locked(config, rows, row_rejects, layout, settings, workers, force, on_start, on_clip, started)
+    finally:
+        lock.release()
+
+
+def claim_cache(out_dir: Path) -> FolderLock:
+    """Lock `out_dir` for this prepare, after checking that it is empty or an isltk cache: prepare writes and
+    deletes files there, and must never touch a folder of someone else's files."""
+    if out_dir.is_dir() and not (out_dir / cache.SETTINGS_FILE).is_file():
+        foreign = sorted(p.name for p in out_dir.iterdir() if p.name != LOCK_FILE)
+        if foreign:
+            shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+            raise DataError(f"{out_dir}: not an isltk cache (it holds {shown}); prepare writes and deletes files in "
+                            "data.prepared_dir, so choose an empty or new folder")
+    return FolderLock(out_dir, "prepare")
+
+
+def _prepare_locked(config: Config, rows: list[SourceRow], row_rejects: list[RowReject], layout: str, settings: FrameSettings,
+                    workers: int | None, force: bool, on_start: Callable[[int, int], None] | None,
+                    on_clip: Callable[[ClipOutcome], None] | None, started: float) -> PrepareReport:
+    data = config.data
+    out_dir = data.prepared_dir
     clips_dir = cache.clips_dir(out_dir)
     clips_dir.mkdir(parents=True, exist_ok=True)
     converted = _check_settings(out_dir, settings, force)
@@ -304,6 +334,7 @@ def prepare_cache(
 
     records = _collect(rows, clips_dir, decode_rejects, report, data)
     vocab = _write_outputs(out_dir, records, report, data)
+    report.supervision = run_sign_labels(config).describe()
     lengths = sorted(len(vocab.target_ids(r)) for r in records)  # in the chosen tokenizer's tokens, BOS/EOS included
     if lengths:  # said out loud: a target longer than decoder.max_length is cut there in training
         report.target_tokens_p99 = lengths[min(len(lengths) - 1, int(0.99 * len(lengths)))]

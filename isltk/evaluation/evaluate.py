@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from isltk.errors import DataError
 from isltk.evaluation.inference import LoadedTranslator, decode_memories, encode_split
 from isltk.fsutil import atomic_write_bytes, atomic_write_json
 from isltk.metrics import Score, all_scores, bleu, sentence_bleu, word_error_rate
@@ -34,6 +35,8 @@ def evaluate_split(loaded: LoadedTranslator, split: str, beam: int, alpha: float
                    lowercase: bool | None = None) -> EvalReport:
     """Scores as papers report them: detokenised hypotheses against the CSV's sentences as written (case and
     punctuation kept), sacrebleu's defaults (13a tokenizer, exp smoothing), case-insensitive only when said."""
+    if out_dir.exists() and not out_dir.is_dir():  # said before the decode, not after it
+        raise DataError(f"{out_dir}: exists and is not a folder; choose another --out")
     encoded = encode_split(loaded, split, batch_size, prepared_dir, on_batch)
     records, decoded = encoded.records, decode_memories(loaded, encoded.memories, beam, alpha)
     lower = scores_lowercased(loaded, lowercase)
@@ -50,7 +53,7 @@ def evaluate_split(loaded: LoadedTranslator, split: str, beam: int, alpha: float
     atomic_write_bytes(out_dir / run_folder.EVAL_CLIPS_FILE, "".join(rows).encode("utf-8"))
     atomic_write_json(out_dir / run_folder.EVAL_METRICS_FILE, {
         "checkpoint": str(loaded.path), "split": split, "beam": beam, "alpha": alpha, "clips": len(records),
-        "prepared_dir": str(prepared_dir or loaded.config.data.prepared_dir), "lowercase": lower,
+        "prepared_dir": str(Path(prepared_dir or loaded.config.data.prepared_dir).resolve()), "lowercase": lower,
         "scores": {s.name: {"value": s.value, "signature": s.signature} for s in scores},
         "text": "detokenised hypotheses against the CSV's sentences as written (references.txt); "
                 + ("lower-cased by sacrebleu (case:lc)" if lower else "case-sensitive (case:mixed)"),

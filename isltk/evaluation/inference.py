@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from isltk.config import Config, validate_config
+from isltk.data import cache
 from isltk.data.dataset import Augment, PreparedClips, collate, frame_indices, sequential_loader
 from isltk.data.video import FrameSampling, VideoDecodeError, decode_video
 from isltk.data.vocab import TextVocabulary
@@ -32,6 +33,7 @@ class LoadedTranslator:
     path: Path
     device: torch.device
     gloss_vocab: list[str] = field(default_factory=list)  # the CTC head's classes; [] without one
+    supervision: str = "none"  # what trained the gloss heads: glosses, pseudo_glosses or none
 
     @cached_property
     def amp_dtype(self) -> torch.dtype | None:
@@ -40,24 +42,32 @@ class LoadedTranslator:
         return StepSettings.from_config(self.config, self.device).amp_dtype
 
     def search_settings(self, beam: int | None, alpha: float | None) -> tuple[int, float]:
-        """(beam size, length penalty): the given ones, else the checkpoint's decoder.beam_size / length_penalty."""
-        return beam or self.config.decoder.beam_size, self.config.decoder.length_penalty if alpha is None else alpha
+        """(beam size, length penalty): the given ones, else the checkpoint's inference.beam_size / length_penalty."""
+        return beam or self.config.inference.beam_size, self.config.inference.length_penalty if alpha is None else alpha
 
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".3gp"}
 
 
 def expand_clips(items: list[str]) -> list[Path]:
-    """Files, folders (their videos) and globs, in the order given."""
+    """Files, folders (their videos) and globs (`**` recursive), in the order given. A folder without videos or
+    a pattern that matches nothing is an error naming it: a silent empty run would look like success."""
     paths: list[Path] = []
+    empty: list[str] = []
     for item in items:
         path = Path(item)
         if path.is_dir():
-            paths += sorted(p for p in path.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
+            found = sorted(p for p in path.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
         elif any(ch in item for ch in "*?[") and not path.exists():
-            paths += sorted(Path(p) for p in glob.glob(item))
+            found = sorted(Path(p) for p in glob.glob(item, recursive=True) if Path(p).is_file())
         else:
-            paths.append(path)
+            found = [path]
+        if not found:
+            empty.append(item)
+        paths += found
+    if empty:
+        raise DataError("\n".join(f"{item}: no clips matched (a folder's videos: {', '.join(sorted(VIDEO_SUFFIXES))})"
+                                   for item in empty))
     return paths
 
 
@@ -70,6 +80,11 @@ def latest_best_checkpoint(runs_dir: Path) -> Path:
 
 def _refuse_pickles(path: Path) -> None:
     """Anything that is not an isltk checkpoint folder is only ever opened with weights_only=True."""
+    with path.open("rb") as handle:
+        head = handle.read(2)
+    if head not in (b"PK", b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05"):  # neither a torch zip nor a pickle
+        raise CheckpointError(f"{path}: not an isltk checkpoint (expected a run folder or a ckpt-XXXXXXXX folder with "
+                              "model.safetensors)")
     try:
         torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
@@ -93,7 +108,8 @@ def load_translator(path: Path, device: str = "auto") -> LoadedTranslator:
         raise CheckpointError(f"{folder}: weights do not fit the stored model shape ({str(exc).splitlines()[0]})") from None
     chosen = pick_device(device, setting="--device")
     config = validate_config(meta.config, str(folder / "meta.json"))
-    return LoadedTranslator(model.to(chosen).eval(), vocab, config, folder, chosen, meta.gloss_vocab)
+    ctc_classes = meta.gloss_vocab if meta.model_config.temporal_gloss_head and meta.model_config.ordered_glosses else []
+    return LoadedTranslator(model.to(chosen).eval(), vocab, config, folder, chosen, ctc_classes, meta.supervision)
 
 
 @dataclass
@@ -127,6 +143,16 @@ def encode_split(loaded: LoadedTranslator, split: str, batch_size: int = 16, pre
     cfg = loaded.config
     data_dir = prepared_dir or cfg.data.prepared_dir
     frames = None if cfg.data.time_based else cfg.data.num_frames
+    if not cache.is_complete(data_dir):
+        raise DataError(f"{data_dir}: no prepared cache here (the checkpoint's data.prepared_dir, or --prepared-dir); "
+                        "pass --prepared-dir with the cache to score, or run `isltk prepare` for it")
+    stored = cache.read_settings(data_dir) or {}
+    if stored.get("image_size", loaded.model.cfg.image_size) != loaded.model.cfg.image_size:
+        raise DataError(f"{data_dir}: frames stored at {stored['image_size']} px, but {loaded.path} reads "
+                        f"{loaded.model.cfg.image_size} px; prepare the clips with the checkpoint's data settings "
+                        "(its config is in meta.json) into another data.prepared_dir")
+    if split not in cache.SPLITS:
+        raise DataError(f"--split {split}: prepared caches hold {', '.join(cache.SPLITS)} (a CSV's dev rows are in val)")
     dataset = PreparedClips(data_dir, split, loaded.vocab, Augment(frames), cfg.decoder.max_length)
     if not len(dataset):
         raise DataError(f"{data_dir}: the {split!r} split is empty")
@@ -136,7 +162,7 @@ def encode_split(loaded: LoadedTranslator, split: str, batch_size: int = 16, pre
             features, mask = model.forward_temporal(model.model_input(batch["frames"].to(loaded.device)),
                                                     batch["frame_mask"].to(loaded.device))
             encoded.memories.append(model.pooling(features, mask))
-            if loaded.gloss_vocab:  # an older checkpoint may have a gloss head but no stored gloss names
+            if loaded.gloss_vocab:
                 encoded.glosses += [[loaded.gloss_vocab[i] for i in ids] for ids in model.recognize_glosses(features, mask)]
         if on_batch:
             on_batch(len(batch["tokens"]))

@@ -52,8 +52,10 @@ def find_eval_dir(path: Path) -> Path:
         return path
     found = run_folder.eval_dirs(path)
     if not found:
-        raise DataError(f"{path}: no evaluation here (clips.jsonl + metrics.json); run `isltk evaluate --checkpoint {path}` "
-                        "first, or `isltk evaluate --report`")
+        holds_run = run_folder.checkpoints_dir(path).is_dir()
+        hint = (f"run `isltk evaluate --checkpoint {path}` first, or `isltk evaluate --report`" if holds_run else
+                "pass a run folder after `isltk evaluate`, or an `eval-*` folder it wrote")
+        raise DataError(f"{path}: no evaluation here (clips.jsonl + metrics.json); {hint}")
     return found[-1]
 
 

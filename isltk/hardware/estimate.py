@@ -13,6 +13,7 @@ Traced bytes (isltk.hardware.memory) plus what a trace cannot see, each a named 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from isltk.config import Config
@@ -56,6 +57,10 @@ def length_plan(config: Config) -> LengthPlan:
     padded to the longest train clip (with `max_frames_per_batch`, no batch exceeds that many frames).
     Time: FLOPs grow with frames, so an epoch costs about clips x the mean length."""
     data, training = config.data, config.training
+
+    def batch_bound(frames: int) -> int:  # with max_frames_per_batch, no batch holds more padded frames than that
+        return min(frames, max(1, training.max_frames_per_batch // training.batch_size)) if training.max_frames_per_batch else frames
+
     if not data.time_based:
         return LengthPlan(data.num_frames, data.num_frames, config.hardware.dataset_clips, "fixed data.num_frames")
     if cache.is_complete(data.prepared_dir):
@@ -65,14 +70,13 @@ def length_plan(config: Config) -> LengthPlan:
             train = []
         lengths = [n for n in clip_lengths(train) if n > 0]
         if lengths:
-            longest = max(lengths)
-            if training.max_frames_per_batch:
-                longest = min(longest, max(1, training.max_frames_per_batch // training.batch_size))
-            return LengthPlan(longest, max(1, round(sum(lengths) / len(lengths))), len(lengths),
+            return LengthPlan(batch_bound(max(lengths)), max(1, round(sum(lengths) / len(lengths))), len(lengths),
                               f"prepared corpus {data.prepared_dir}: longest batch {max(lengths)} frames/clip, "
                               f"mean {sum(lengths) / len(lengths):.1f}, {len(lengths)} train clips")
-    return LengthPlan(data.max_frames, data.max_frames, config.hardware.dataset_clips,
-                      "data.max_frames (no prepared cache yet: run prepare for the real length distribution)")
+    bound = batch_bound(data.max_frames)
+    return LengthPlan(bound, bound, config.hardware.dataset_clips,
+                      f"{'training.max_frames_per_batch' if bound < data.max_frames else 'data.max_frames'} (no prepared "
+                      "cache yet: run prepare for the real length distribution)")
 
 
 @dataclass
@@ -124,13 +128,7 @@ class Estimate:
         return self.breakdown(batch, checkpointing).total <= gpu.memory_bytes
 
     def max_batch(self, gpu: GPU, checkpointing: bool) -> int:
-        low, high = 0, 1
-        while self.fits(gpu, high, checkpointing) and high < 1 << 16:
-            low, high = high, high * 2
-        while high - low > 1:  # memory grows with batch, so bisect
-            mid = (low + high) // 2
-            low, high = (mid, high) if self.fits(gpu, mid, checkpointing) else (low, mid)
-        return low
+        return largest_batch(lambda batch: self.fits(gpu, batch, checkpointing), limit=1 << 16)
 
     def epoch_hours(self, gpu: GPU, clips: int, checkpointing: bool = False) -> float:
         """Training FLOPs at ASSUMED_MFU; activation checkpointing runs the forward once more (~+33%: a step is
@@ -138,6 +136,18 @@ class Estimate:
         gflop = self.train_gflop_per_clip + (self.forward_gflop_per_clip if checkpointing else 0.0)
         flop = gflop * 1e9 * clips
         return flop / (gpu.peak_tflops * 1e12 * ASSUMED_MFU * self.num_gpus) / 3600
+
+
+def largest_batch(fits: Callable[[int], bool], start: int = 1, limit: int | None = None) -> int:
+    """The largest batch for which `fits` holds (0 if none): double from `start` until it fails (or passes
+    `limit`), then bisect, as memory grows with the batch. The traced prediction and the GPU probe both search so."""
+    low, high = 0, max(1, start)
+    while fits(high) and (limit is None or high < limit):
+        low, high = high, high * 2
+    while high - low > 1:
+        mid = (low + high) // 2
+        low, high = (mid, high) if fits(mid) else (low, mid)
+    return low
 
 
 def estimate(config: Config) -> Estimate:

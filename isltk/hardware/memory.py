@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 
 from isltk.config import TrainingConfig
-from isltk.models.translator import ModelConfig, SignTranslator
+from isltk.models.translator import ModelConfig, SignTranslator, example_batch
 from isltk.training.optim import parameter_groups
 from isltk.training.step import StepSettings, backward, clip_gradients, forward_objective, optimizer_step
 
@@ -89,13 +89,10 @@ def trace_phases(model_cfg: ModelConfig, batch: int, frames: int, amp: bool, gra
         model.to_empty(device="cpu")  # fake CPU tensors: shapes and dtypes, no memory
         model.set_grad_checkpointing(grad_checkpointing)
         optimizer = torch.optim.AdamW(parameter_groups(model, training), foreach=True)
-        video = torch.zeros(batch, frames, model_cfg.image_size, model_cfg.image_size, 3, dtype=torch.uint8)
-        mask = torch.ones(batch, frames, dtype=torch.bool)
-        tokens = torch.full((batch, length), 5, dtype=torch.long)
+        video, mask, tokens = example_batch(model_cfg, batch, frames, length)
 
-        settings = StepSettings(torch.bfloat16 if amp else None, False, model_cfg.decoder.label_smoothing,
-                                training.gloss_loss_weight, training.max_grad_norm, training.frame_gloss_loss_weight,
-                                training.memory_gloss_loss_weight)
+        # bf16 and fp16 hold the same bytes; the fp16 grad scaler adds no tensors worth counting
+        settings = StepSettings.for_precision(training, model_cfg.decoder.label_smoothing, torch.bfloat16 if amp else None, False)
 
         for group in optimizer.param_groups:  # the state every step after the first starts with
             for p in group["params"]:

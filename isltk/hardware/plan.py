@@ -3,7 +3,7 @@ epoch estimates, and (on a CUDA machine) measured steps next to the prediction. 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from isltk.config import Config
@@ -18,12 +18,45 @@ from isltk.hardware.estimate import (
 
 
 @dataclass
+class GpuRow:
+    """One GPU compared: does the configured batch fit, the largest batch with and without activation
+    checkpointing, the batch x accumulation that keeps the configured effective batch, an epoch estimate."""
+
+    gpu: str
+    memory_gib: float
+    dtype: str  # the autocast dtype training picks there
+    fits_configured_batch: bool
+    max_batch: int
+    max_batch_checkpointing: int
+    per_gpu_batch: int
+    accumulation_steps: int  # 0: not even batch 1 fits
+    epoch_hours_estimate: float
+    peak_tflops: float
+
+
+@dataclass
+class ProbeComparison:
+    """Real steps on this machine's GPU next to the trace's prediction."""
+
+    batch: int  # the batch measured at: the configured one, or the largest that fits if smaller
+    measured_peak_bytes: int
+    measured_peak_reserved_bytes: int
+    measured_outside_allocator_bytes: int
+    predicted_bytes: int
+    error_percent: float | None
+    step_seconds: float
+    measured_max_batch: int
+    predicted_max_batch: int
+    trials: list[dict[str, Any]]
+
+
+@dataclass
 class HardwarePlan:
     estimate: Estimate
     own: GPU  # the config's hardware.gpu
     breakdown: Breakdown  # at the configured batch on `own`
     fits: bool
-    rows: list[dict[str, Any]]  # one per GPU compared
+    rows: list[GpuRow]  # one per GPU compared
     facts: dict[str, Any]  # everything above, JSON-ready
 
 
@@ -39,22 +72,20 @@ def plan_hardware(cfg: Config, gpu_names: list[str] | None = None) -> HardwarePl
     for g in gpus:
         plain, ckpt = est.max_batch(g, False), est.max_batch(g, True)
         per_gpu, steps = accumulation_for(batch, ckpt if not plain else plain)
-        rows.append({"gpu": g.name, "memory_gib": g.memory_gib, "dtype": g.amp_dtype, "fits_configured_batch": est.fits(g, batch, ckpt_on),
-                     "max_batch": plain, "max_batch_checkpointing": ckpt, "per_gpu_batch": per_gpu, "accumulation_steps": steps,
-                     "epoch_hours_estimate": round(est.epoch_hours(g, est.lengths.clips, ckpt_on or not plain), 3),
-                     "peak_tflops": g.peak_tflops})
+        rows.append(GpuRow(g.name, g.memory_gib, g.amp_dtype, est.fits(g, batch, ckpt_on), plain, ckpt, per_gpu, steps,
+                           round(est.epoch_hours(g, est.lengths.clips, ckpt_on or not plain), 3), g.peak_tflops))
     facts = {
         "config_gpu": own.name, "batch_per_gpu": batch, "frames": est.lengths.memory_frames, "mean_frames": est.lengths.time_frames,
         "lengths_from": est.lengths.source, "image_size": cfg.data.image_size,
         "num_gpus": cfg.hardware.num_gpus, "activation_checkpointing": ckpt_on, "fits": fits,
         "parameters": est.parameters, "train_gflop_per_clip": round(est.train_gflop_per_clip, 2),
-        "memory_bytes": breakdown.lines, "total_bytes": breakdown.total, "gpus": rows,
+        "memory_bytes": breakdown.lines, "total_bytes": breakdown.total, "gpus": [asdict(r) for r in rows],
         "epoch_estimate": {"clips": est.lengths.clips, "assumed_mfu": ASSUMED_MFU, "note": "an estimate, not a measurement"},
     }
     return HardwarePlan(est, own, breakdown, fits, rows, facts)
 
 
-def probe_against_prediction(cfg: Config, plan: HardwarePlan) -> dict[str, Any]:
+def probe_against_prediction(cfg: Config, plan: HardwarePlan) -> ProbeComparison:
     """Real steps on this machine's GPU: the largest batch found by bisection and the peak at the configured batch,
     each next to what the trace predicted."""
     from isltk.hardware.probe import probe_batch, probe_max_batch
@@ -65,7 +96,5 @@ def probe_against_prediction(cfg: Config, plan: HardwarePlan) -> dict[str, Any]:
     at = probe_batch(cfg, max(1, min(cfg.training.batch_size, measured_max)), ckpt_on)
     predicted = est.breakdown(at.batch, ckpt_on).total
     error = 100.0 * (predicted - at.peak_device) / at.peak_device if at.peak_device else None
-    return {"batch": at.batch, "measured_peak_bytes": at.peak_device, "measured_peak_reserved_bytes": at.peak_reserved,
-            "measured_outside_allocator_bytes": at.outside_allocator, "predicted_bytes": predicted,
-            "error_percent": error, "step_seconds": at.step_seconds, "measured_max_batch": measured_max,
-            "predicted_max_batch": predicted_max, "trials": [t.__dict__ for t in trials]}
+    return ProbeComparison(at.batch, at.peak_device, at.peak_reserved, at.outside_allocator, predicted, error, at.step_seconds,
+                           measured_max, predicted_max, [asdict(t) for t in trials])

@@ -14,8 +14,9 @@ import torch
 
 from isltk.config import Config
 from isltk.errors import IsltkError
+from isltk.hardware.estimate import largest_batch, length_plan
 from isltk.models.spec import model_config
-from isltk.models.translator import ModelConfig, SignTranslator
+from isltk.models.translator import ModelConfig, SignTranslator, example_batch
 from isltk.training.optim import build_optimizer
 from isltk.training.step import StepSettings, backward, clip_gradients, forward_objective, optimizer_step
 
@@ -45,8 +46,6 @@ def probe_batch(config: Config, batch: int, checkpointing: bool, model_cfg: Mode
     free, total = torch.cuda.mem_get_info()
     outside = total - free - torch.cuda.memory_reserved()  # the context and anything else not from the allocator
     model_cfg = model_cfg or model_config(config)
-    vocab_size = model_cfg.vocab_size
-    from isltk.hardware.estimate import length_plan
     settings = StepSettings.from_config(config, device)  # the precision training would pick, not a re-decision
     model = optimizer = None
     try:
@@ -54,10 +53,8 @@ def probe_batch(config: Config, batch: int, checkpointing: bool, model_cfg: Mode
         model.set_grad_checkpointing(checkpointing)
         optimizer = build_optimizer(model, config.training, device)
         scaler = torch.amp.GradScaler("cuda") if settings.needs_scaler else None
-        size, frames, length = config.data.image_size, length_plan(config).memory_frames, config.decoder.max_length
-        video = torch.randint(0, 255, (batch, frames, size, size, 3), dtype=torch.uint8, device=device)
-        mask = torch.ones(batch, frames, dtype=torch.bool, device=device)
-        tokens = torch.randint(4, vocab_size, (batch, length), device=device)
+        frames, length = length_plan(config).memory_frames, config.decoder.max_length
+        video, mask, tokens = example_batch(model_cfg, batch, frames, length, device)
         timings = []
         for _ in range(3):
             torch.cuda.synchronize()
@@ -86,10 +83,4 @@ def probe_max_batch(config: Config, checkpointing: bool, start: int) -> tuple[in
         results.append(result)
         return result.fits
 
-    low, high = 0, max(1, start)
-    while fits(high):
-        low, high = high, high * 2
-    while high - low > 1:
-        mid = (low + high) // 2
-        low, high = (mid, high) if fits(mid) else (low, mid)
-    return low, results
+    return largest_batch(fits, start), results

@@ -16,6 +16,7 @@ from torch import nn
 
 from isltk.config import EncoderConfig
 from isltk.errors import CheckpointError
+from isltk.models.masked import clip_mean
 
 
 class _ChannelsLastStem(PatchEmbed):
@@ -80,7 +81,7 @@ def with_motion_channels(frames: torch.Tensor, frame_mask: torch.Tensor, keep: t
     background or lighting; the frame itself keeps what is held still. Padded frames stay out of the mean.
     `keep` (B,) in {0, 1} zeroes the differences of the clips marked 0 (motion dropout in training)."""
     weights = frame_mask[:, :, None, None, None].to(frames.dtype)
-    mean = (frames * weights).sum(1, keepdim=True) / weights.sum(1, keepdim=True).clamp_min(1.0)
+    mean, _ = clip_mean(frames, weights)
     if keep is not None:
         weights = weights * keep.to(frames.dtype)[:, None, None, None, None]
     return torch.cat([frames, (frames - mean) * weights], dim=2)

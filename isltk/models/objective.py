@@ -1,6 +1,7 @@
-"""The training objective, in one place: label-smoothed translation cross-entropy plus, where the data
-has glosses and `training.gloss_loss_weight` > 0, a CTC gloss-recognition loss on the temporal features,
-and optionally multiple-instance gloss losses on the frame features and on the decoder's memory tokens.
+"""The training objective, in one place: label-smoothed translation cross-entropy plus the gloss losses:
+on the temporal features a CTC gloss-recognition loss where the labels are real glosses (signing order),
+a multiple-instance loss where they are pseudo-glosses (`isltk.data.supervision`); and multiple-instance
+losses on the frame features and on the decoder's memory tokens.
 
 The trainer, the memory trace (`hardware/memory.py`) and the GPU probe (`hardware/probe.py`) all call
 `objective`, so what they measure is the step that trains.
@@ -22,7 +23,7 @@ class Objective:
     total: torch.Tensor  # summed translation loss + weight x summed gloss loss: normalise by the token count
     translation: torch.Tensor  # summed translation cross-entropy (nats)
     tokens: torch.Tensor  # target tokens counted
-    gloss: torch.Tensor | None  # summed CTC loss over clips that have glosses (nats), or None
+    gloss: torch.Tensor | None  # summed temporal gloss loss (CTC, or multiple-instance for pseudo-glosses; nats), or None
     frame_gloss: torch.Tensor | None = None  # summed per-frame (multiple-instance) gloss loss (nats), or None
     memory_gloss: torch.Tensor | None = None  # summed per-memory-token (multiple-instance) gloss loss (nats), or None
 
@@ -59,7 +60,8 @@ def objective(output: TranslatorOutput, tokens: torch.Tensor, label_smoothing: f
     gloss = frame_gloss = memory_gloss = None
     has_glosses = glosses is not None and gloss_lengths is not None
     if output.gloss_logits is not None and has_glosses and gloss_weight > 0:
-        gloss = gloss_ctc(output, glosses, gloss_lengths)
+        gloss = (gloss_ctc(output, glosses, gloss_lengths) if output.ordered_glosses
+                 else gloss_mil(output.gloss_logits, output.feature_mask, glosses, gloss_lengths))
     if output.frame_gloss_logits is not None and output.frame_mask is not None and has_glosses and frame_gloss_weight > 0:
         frame_gloss = gloss_mil(output.frame_gloss_logits, output.frame_mask, glosses, gloss_lengths)
     if output.memory_gloss_logits is not None and output.memory_mask is not None and has_glosses and memory_gloss_weight > 0:

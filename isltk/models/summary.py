@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from isltk.models.objective import objective
-from isltk.models.translator import ModelConfig, SignTranslator
+from isltk.models.translator import ModelConfig, SignTranslator, example_batch
 
 
 @dataclass
@@ -33,9 +33,8 @@ def summarize(cfg: ModelConfig, frames: int, target_tokens: int = 20) -> ModelSu
 
     with torch.device("meta"):
         model = SignTranslator(cfg)
-        video = torch.empty(1, frames, 3, cfg.image_size, cfg.image_size)
-        mask = torch.ones(1, frames, dtype=torch.bool)
-        tokens = torch.full((1, target_tokens + 1), 5, dtype=torch.long)
+        uint8_video, mask, tokens = example_batch(cfg, 1, frames, target_tokens + 1)
+        video = model.normalize(uint8_video)
     counter = FlopCounterMode(display=False)
     with counter:
         loss = objective(model(video, mask, tokens), tokens, cfg.decoder.label_smoothing).total

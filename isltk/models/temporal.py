@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from isltk.config import TemporalConfig
+from isltk.models.masked import clip_mean
 
 
 def normalize_over_time(x: torch.Tensor, mask: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
@@ -31,8 +32,7 @@ def normalize_over_time(x: torch.Tensor, mask: torch.Tensor, eps: float = 1e-5) 
     """
     x = x.float()  # statistics in fp32 even under bf16/fp16 autocast
     weights = mask[..., None].to(x.dtype)
-    count = weights.sum(1, keepdim=True).clamp_min(1.0)
-    mean = (x * weights).sum(1, keepdim=True) / count
+    mean, count = clip_mean(x, weights)
     var = ((x - mean) ** 2 * weights).sum(1, keepdim=True) / count
     return (x - mean) * torch.rsqrt(var + eps) * weights
 
@@ -112,13 +112,12 @@ class FrameFeatureNorm(nn.Module):
             return normalize_over_time(x, mask).to(x.dtype)
         x = x.float()  # statistics in fp32 even under autocast
         weights = mask[..., None].float()
-        count = weights.sum(1, keepdim=True).clamp_min(1.0)
-        clip_mean = (x * weights).sum(1, keepdim=True) / count
+        mean, count = clip_mean(x, weights)
         if self.mode == "frame_change":
             held = self.held(x, weights)
         else:
-            held = self.held(clip_mean, (count > 0).float() * weights.amax(1, keepdim=True)).expand_as(x) * weights
-        change = self.change(x - clip_mean, weights)
+            held = self.held(mean, (count > 0).float() * weights.amax(1, keepdim=True)).expand_as(x) * weights
+        change = self.change(x - mean, weights)
         if change_keep is not None:
             change = change * change_keep.to(change.dtype)[:, None, None]
         return torch.cat([held, change], dim=-1)

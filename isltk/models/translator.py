@@ -31,22 +31,28 @@ class ModelConfig(StrictModel):
     decoder: DecoderConfig
     image_size: int = Field(ge=8)
     vocab_size: int = Field(ge=5)
-    gloss_vocab_size: int = Field(0, ge=0, description="CTC gloss head over the temporal features; 0 = none")
+    gloss_vocab_size: int = Field(0, ge=0, description="classes of the gloss heads (glosses or pseudo-glosses); 0 = none")
+    temporal_gloss_head: bool = Field(False, description="a gloss head over the temporal features")
+    ordered_glosses: bool = Field(True, description="the labels follow signing order (real glosses): the temporal head "
+                                  "learns by CTC; pseudo-glosses (English order) by the multiple-instance loss")
     frame_gloss_head: bool = Field(False, description="a gloss head on each frame's features (multiple-instance loss)")
     memory_gloss_head: bool = Field(False, description="a gloss head on the decoder's memory tokens (multiple-instance loss)")
     pixel_mean: tuple[float, float, float] = IMAGENET_MEAN  # resolved at training time, so translate uses the same
     pixel_std: tuple[float, float, float] = IMAGENET_STD
 
     @classmethod
-    def from_config(cls, config: Config, vocab_size: int, gloss_vocab_size: int) -> ModelConfig:
-        """Use `isltk.models.spec.model_config` unless the sizes are known: it reads them from the cache."""
-        glosses = gloss_vocab_size if config.training.gloss_loss_weight > 0 else 0
+    def from_config(cls, config: Config, vocab_size: int, gloss_vocab_size: int, ordered_glosses: bool = True) -> ModelConfig:
+        """Use `isltk.models.spec.model_config` unless the sizes are known: it reads them from the cache.
+
+        `gloss_vocab_size` counts the run's sign labels (0: none); `ordered_glosses` says whether they follow
+        signing order (real glosses), which CTC needs."""
+        t, labels = config.training, bool(gloss_vocab_size)
+        temporal, frame, memory = (labels and w > 0 for w in (t.gloss_loss_weight, t.frame_gloss_loss_weight, t.memory_gloss_loss_weight))
         mean, std = pixel_normalization(config.encoder)
         return cls(encoder=config.encoder, temporal=config.temporal, decoder=config.decoder,
-                   image_size=config.data.image_size, vocab_size=vocab_size, gloss_vocab_size=glosses,
-                   frame_gloss_head=bool(glosses) and config.training.frame_gloss_loss_weight > 0,
-                   memory_gloss_head=bool(glosses) and config.training.memory_gloss_loss_weight > 0,
-                   pixel_mean=mean, pixel_std=std)
+                   image_size=config.data.image_size, vocab_size=vocab_size,
+                   gloss_vocab_size=gloss_vocab_size if temporal or frame or memory else 0, temporal_gloss_head=temporal,
+                   ordered_glosses=ordered_glosses, frame_gloss_head=frame, memory_gloss_head=memory, pixel_mean=mean, pixel_std=std)
 
 
 def pixel_normalization(encoder: EncoderConfig) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
@@ -71,6 +77,7 @@ class TranslatorOutput(NamedTuple):
     logits: torch.Tensor  # (B, L, V) next-token logits
     gloss_logits: torch.Tensor | None  # (B, T', G) per temporal step, CTC blank = 0; None without a gloss head
     feature_mask: torch.Tensor  # (B, T') valid temporal steps
+    ordered_glosses: bool = True  # gloss_logits learn by CTC (real glosses), else by the multiple-instance loss
     frame_gloss_logits: torch.Tensor | None = None  # (B, T, G) per input frame, from the frame features alone
     frame_mask: torch.Tensor | None = None  # (B, T) valid frames
     memory_gloss_logits: torch.Tensor | None = None  # (B, M, G) per decoder memory token
@@ -87,7 +94,8 @@ class SignTranslator(nn.Module):
         self.decoder = SentenceDecoder(cfg.decoder, cfg.vocab_size, PAD_ID)
         # Sign recognition on the temporal features: rewards the video encoder directly, so it learns
         # signs before the decoder settles into the language prior (Camgoz et al. 2020's joint CTC).
-        self.gloss_head = nn.Linear(self.temporal.out_dim, cfg.gloss_vocab_size) if cfg.gloss_vocab_size else None
+        # Without glosses, the same head learns the sentence's pseudo-glosses by the multiple-instance loss.
+        self.gloss_head = nn.Linear(self.temporal.out_dim, cfg.gloss_vocab_size) if cfg.temporal_gloss_head else None
         # The same glosses read from each frame alone: the shortest path from a sign's label to the ViT, so a
         # hand shape is learnt as fast as a frame classifier learns it, not through the temporal blocks and decoder.
         self.frame_gloss_head = nn.Linear(self.encoder.out_dim, cfg.gloss_vocab_size) if cfg.frame_gloss_head else None
@@ -110,22 +118,24 @@ class SignTranslator(nn.Module):
         (B, T, D) from the frozen-backbone fast path pass through as float."""
         return self.normalize(batch_frames) if batch_frames.dtype == torch.uint8 else batch_frames.float()
 
-    def forward_temporal(self, frames: torch.Tensor, frame_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward_temporal(self, frames: torch.Tensor, frame_mask: torch.Tensor,
+                         motion_dropout: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
         """Normalised frames (B, T, 3, H, W), or cached per-frame features (B, T, D) -> temporal features (B, T', D)
         and their mask (B, T')."""
-        return self._encode(frames, frame_mask)[1:]
+        return self._encode(frames, frame_mask, motion_dropout)[1:]
 
-    def _encode(self, frames: torch.Tensor, frame_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def _encode(self, frames: torch.Tensor, frame_mask: torch.Tensor,
+                motion_dropout: float = 0.0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(per-frame features (B, T, D), temporal features (B, T', D'), their mask (B, T'))."""
-        keep = self.motion_keep(frames.shape[0], frames.device)
+        keep = self.motion_keep(frames.shape[0], frames.device, motion_dropout)
         features = frames * frame_mask[..., None] if frames.dim() == 3 else self.encoder(frames, frame_mask, keep)
         return features, *self.temporal(features, frame_mask, keep)
 
-    def motion_keep(self, batch: int, device: torch.device) -> torch.Tensor | None:
-        """Motion dropout (training only): (B,) 1 for clips that keep their motion inputs, 0 for clips shown
-        without them. A sentence clip without motion still tells its signs frame by frame, so it teaches the
-        model to read hand shape and place from appearance — the only thing a held sign offers."""
-        p = self.cfg.temporal.motion_dropout
+    def motion_keep(self, batch: int, device: torch.device, p: float) -> torch.Tensor | None:
+        """Motion dropout (`training.motion_dropout` = p; in training mode only): (B,) 1 for clips that keep their
+        motion inputs, 0 for clips shown without them. A sentence clip without motion still tells its signs frame
+        by frame, so it teaches the model to read hand shape and place from appearance — the only thing a held
+        sign offers. An augmentation, not part of the model's shape: the trainer's step passes it."""
         if not self.training or p <= 0:
             return None
         return (torch.rand(batch, device=device) >= p).float()
@@ -134,15 +144,16 @@ class SignTranslator(nn.Module):
         """Normalised frames -> decoder memory tokens (B, M, D) and their mask (B, M)."""
         return self.pooling(*self.forward_temporal(frames, frame_mask))
 
-    def forward(self, frames: torch.Tensor, frame_mask: torch.Tensor, tokens: torch.Tensor) -> TranslatorOutput:
+    def forward(self, frames: torch.Tensor, frame_mask: torch.Tensor, tokens: torch.Tensor,
+                motion_dropout: float = 0.0) -> TranslatorOutput:
         """Teacher-forced logits for tokens[:, :-1] predicting tokens[:, 1:], and gloss logits if any."""
-        frame_features, features, mask = self._encode(frames, frame_mask)
+        frame_features, features, mask = self._encode(frames, frame_mask, motion_dropout)
         memory, memory_mask = self.pooling(features, mask)
         gloss_logits = self.gloss_head(features) if self.gloss_head is not None else None
         frame_logits = self.frame_gloss_head(frame_features) if self.frame_gloss_head is not None else None
         memory_logits = self.memory_gloss_head(memory) if self.memory_gloss_head is not None else None
-        return TranslatorOutput(self.decoder(tokens[:, :-1], memory, memory_mask), gloss_logits, mask, frame_logits, frame_mask,
-                                memory_logits, memory_mask)
+        return TranslatorOutput(self.decoder(tokens[:, :-1], memory, memory_mask), gloss_logits, mask, self.cfg.ordered_glosses,
+                                frame_logits, frame_mask, memory_logits, memory_mask)
 
     @torch.no_grad()
     def translate(self, frames: torch.Tensor, frame_mask: torch.Tensor, beam_size: int = 1, alpha: float = 1.0,
@@ -164,7 +175,7 @@ class SignTranslator(nn.Module):
     def recognize_glosses(self, features: torch.Tensor, mask: torch.Tensor) -> list[list[int]]:
         """Greedy CTC decoding of the gloss head on temporal features: best class per step, repeats merged,
         blanks (0) dropped. Empty lists without a gloss head."""
-        if self.gloss_head is None:
+        if self.gloss_head is None or not self.cfg.ordered_glosses:
             return [[] for _ in range(features.shape[0])]
         best = self.gloss_head(features).argmax(-1).masked_fill(~mask, 0).tolist()
         return [collapse_ctc(row) for row in best]
@@ -183,3 +194,14 @@ def build_model(cfg: ModelConfig, load_weights: bool = True) -> SignTranslator:
     if cfg.encoder.grad_checkpointing:
         model.set_grad_checkpointing(True)
     return model
+
+
+def example_batch(cfg: ModelConfig, batch: int, frames: int, target_tokens: int,
+                  device: torch.device | str | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A batch shaped as training feeds it: uint8 frames (B, T, H, W, 3), an all-valid frame mask (B, T) and
+    target ids (B, target_tokens). For measuring parameters, FLOPs, memory and speed (the summary, the memory
+    trace, the GPU probe): the values mean nothing, the shapes and dtypes are the step's."""
+    video = torch.zeros(batch, frames, cfg.image_size, cfg.image_size, 3, dtype=torch.uint8, device=device)
+    mask = torch.ones(batch, frames, dtype=torch.bool, device=device)
+    tokens = torch.full((batch, target_tokens), UNK_ID, dtype=torch.long, device=device)
+    return video, mask, tokens

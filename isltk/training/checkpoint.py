@@ -17,6 +17,7 @@ same metadata with `read_model_meta`.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import random
@@ -28,9 +29,11 @@ from typing import Any
 import numpy as np
 import torch
 import torch.distributed as dist
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from isltk.config import Config, config_to_dict
+from isltk.data.supervision import SignLabels
 from isltk.data.vocab import TextVocabulary, vocabulary_from_json
 from isltk.errors import CheckpointError
 from isltk.fsutil import atomic_write_json, fsync_dir
@@ -41,7 +44,9 @@ from isltk.training.distributed import DistInfo, unwrap
 MARKER = "COMMITTED"
 PREFIX = "ckpt-"
 # 2: meta.json always holds `vocabulary` and `gloss_vocab`; state.pt's RNG is a list, one per rank.
-CHECKPOINT_FORMAT = 2
+# 3: meta.json holds `supervision` (glosses / pseudo_glosses / none); the model config says which gloss heads.
+CHECKPOINT_FORMAT = 3
+LOW_SPACE_BYTES = 256 * 2**20  # a failed save with less free space than this is called a full disk
 
 
 def is_valid(path: Path) -> bool:
@@ -55,8 +60,14 @@ def save_checkpoint(directory: Path, step: int, model_state: dict[str, torch.Ten
     staging = directory / f".{PREFIX}{step:08d}.tmp-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
-    save_file({k: v.detach().contiguous().cpu() for k, v in model_state.items()}, str(staging / "model.safetensors"))
-    torch.save(train_state, staging / "state.pt")
+    try:
+        save_file({k: v.detach().contiguous().cpu() for k, v in model_state.items()}, str(staging / "model.safetensors"))
+        torch.save(train_state, staging / "state.pt")
+    except (RuntimeError, OSError) as exc:  # torch and safetensors report a full disk as a RuntimeError
+        shutil.rmtree(staging, ignore_errors=True)
+        if shutil.disk_usage(directory).free < LOW_SPACE_BYTES or getattr(exc, "errno", None) == errno.ENOSPC:
+            raise OSError(errno.ENOSPC, "No space left on device", str(staging)) from exc
+        raise
     (staging / "meta.json").write_text(json.dumps({**meta, "format": CHECKPOINT_FORMAT, "step": step}, indent=1), encoding="utf-8")
     for name in ("model.safetensors", "state.pt", "meta.json"):
         with (staging / name).open("rb") as handle:
@@ -100,9 +111,13 @@ def resolve_checkpoint(path: Path) -> Path:
     """A checkpoint folder, a run folder (its best, else newest) or a checkpoints folder."""
     if path.is_file() and path.parent.name.startswith(PREFIX):
         path = path.parent
-    if path.name.startswith(PREFIX):
-        if not is_valid(path):
+    if path.name.startswith(PREFIX) or (path / MARKER).is_file() or (path / "meta.json").is_file():
+        missing = [name for name in (MARKER, "model.safetensors", "meta.json") if not (path / name).is_file()]
+        if MARKER in missing:
             raise CheckpointError(f"{path}: incomplete checkpoint (no {MARKER} marker); it was interrupted while saving")
+        if missing:
+            raise CheckpointError(f"{path}: damaged checkpoint ({', '.join(missing)} missing beside {MARKER}); use another "
+                                  "checkpoint of the run")
         return path
     folder = run_folder.holding_folder(path)
     best = best_checkpoint(folder)
@@ -110,7 +125,8 @@ def resolve_checkpoint(path: Path) -> Path:
         return best
     found = list_checkpoints(folder)
     if not found:
-        raise CheckpointError(f"{path}: no valid checkpoint found")
+        raise CheckpointError(f"{path}: no valid checkpoint found (expected a run folder, its checkpoints/ or a "
+                              f"{PREFIX}XXXXXXXX folder with {MARKER}, model.safetensors and meta.json)")
     return found[-1]
 
 
@@ -139,7 +155,11 @@ def prune(directory: Path, keep_last: int) -> None:
 
 
 def load_model_state(path: Path) -> dict[str, torch.Tensor]:
-    return load_file(str(path / "model.safetensors"))
+    try:
+        return load_file(str(path / "model.safetensors"))
+    except (OSError, SafetensorError) as exc:
+        raise CheckpointError(f"{path / 'model.safetensors'}: unreadable ({type(exc).__name__}: {str(exc).splitlines()[0]}); "
+                              "the file is truncated or damaged: use another checkpoint of the run") from None
 
 
 def load_train_state(path: Path) -> dict[str, Any]:
@@ -173,15 +193,21 @@ class ModelMeta:
     model_config: ModelConfig
     vocab: TextVocabulary
     config: dict[str, Any]
-    gloss_vocab: list[str]  # the CTC head's classes (index 0 = blank); empty without a gloss head
+    gloss_vocab: list[str]  # the gloss heads' classes (index 0 = blank); empty without gloss heads
+    supervision: str  # what trained the gloss heads: "glosses", "pseudo_glosses" or "none"
 
 
 def training_meta(config: Config, model_config: ModelConfig, vocab: TextVocabulary, train_state: dict[str, Any],
-                  world_size: int, gloss_vocab: list[str] | None = None) -> dict[str, Any]:
+                  world_size: int, labels: SignLabels | None = None) -> dict[str, Any]:
     """`vocab` lists the tokens (any reader can name the outputs); `vocabulary` is the whole vocabulary as
-    vocab.json holds it (a subword tokenizer included), so a checkpoint alone turns ids back into text."""
-    return {"config": config_to_dict(config), "model_config": model_config.model_dump(mode="json"), "vocab": list(vocab.tokens),
-            "vocabulary": vocab.to_json(), "gloss_vocab": gloss_vocab or [], "train_state": train_state, "world_size": world_size}
+    vocab.json holds it (a subword tokenizer included), so a checkpoint alone turns ids back into text.
+    `supervision` and `gloss_vocab` record the sign labels the gloss heads learnt (glosses or pseudo-glosses).
+    The data paths are stored absolute, so evaluate and report find the cache from any working folder."""
+    stored = config_to_dict(config)
+    stored["data"].update({key: str(Path(stored["data"][key]).resolve()) for key in ("video_dir", "csv_path", "prepared_dir")})
+    return {"config": stored, "model_config": model_config.model_dump(mode="json"), "vocab": list(vocab.tokens),
+            "vocabulary": vocab.to_json(), "supervision": labels.kind if labels else "none",
+            "gloss_vocab": labels.names if labels else [], "train_state": train_state, "world_size": world_size}
 
 
 def read_model_meta(path: Path) -> ModelMeta:
@@ -190,7 +216,7 @@ def read_model_meta(path: Path) -> ModelMeta:
     if model_config.vocab_size != len(meta["vocab"]):
         raise CheckpointError(f"{path}: vocabulary has {len(meta['vocab'])} words but the model expects {model_config.vocab_size}")
     vocab = vocabulary_from_json(meta["vocabulary"], f"{path}: meta.json")
-    return ModelMeta(model_config, vocab, meta["config"], list(meta["gloss_vocab"]))
+    return ModelMeta(model_config, vocab, meta["config"], list(meta["gloss_vocab"]), meta["supervision"])
 
 
 def capture_rng() -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +32,8 @@ class DistInfo:
 
 def pick_device(wanted: str, local_rank: int = 0, setting: str = "device") -> torch.device:
     """'auto' (this rank's GPU if any, else CPU), 'cpu', 'cuda' or 'cuda:N'; a clear error when no GPU is visible."""
+    if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", wanted):
+        raise IsltkError(f"{setting} is '{wanted}'; use auto, cpu, cuda or cuda:N")
     if wanted.startswith("cuda") or (wanted == "auto" and torch.cuda.is_available()):
         if not torch.cuda.is_available():
             raise IsltkError(f"{setting} is '{wanted}' but no CUDA GPU is visible; use cpu")

@@ -53,3 +53,10 @@ def is_eval_dir(path: Path) -> bool:
 def eval_dirs(run_dir: Path) -> list[Path]:
     """A run folder's evaluations, oldest first."""
     return sorted((p for p in run_dir.glob(f"{EVAL_PREFIX}*") if is_eval_dir(p)), key=lambda p: p.stat().st_mtime)
+
+
+def holds_run(run_dir: Path) -> bool:
+    """Whether a folder already holds a training run (its metrics or any checkpoint folder): a fresh run there
+    would mix its metrics with the old ones and prune the old run's checkpoints."""
+    folder = checkpoints_dir(run_dir)
+    return (run_dir / METRICS_FILE).is_file() or (folder.is_dir() and any(folder.iterdir()))

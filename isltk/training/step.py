@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
-from isltk.config import Config
+from isltk.config import Config, TrainingConfig
 from isltk.models.objective import Objective, objective
 
 
@@ -27,12 +27,19 @@ class StepSettings:
     max_grad_norm: float
     frame_gloss_weight: float = 0.0
     memory_gloss_weight: float = 0.0
+    motion_dropout: float = 0.0  # an augmentation the forward pass applies (SignTranslator.motion_keep)
 
     @classmethod
     def from_config(cls, cfg: Config, device: torch.device) -> StepSettings:
-        dtype, scaler = amp_settings(cfg, device)
-        return cls(dtype, scaler, cfg.decoder.label_smoothing, cfg.training.gloss_loss_weight, cfg.training.max_grad_norm,
-                   cfg.training.frame_gloss_loss_weight, cfg.training.memory_gloss_loss_weight)
+        return cls.for_precision(cfg.training, cfg.decoder.label_smoothing, *amp_settings(cfg, device))
+
+    @classmethod
+    def for_precision(cls, training: TrainingConfig, label_smoothing: float, amp_dtype: torch.dtype | None,
+                      needs_scaler: bool) -> StepSettings:
+        """The step of these training settings at a given precision: the memory trace plans a GPU's step on
+        the CPU, where `from_config` would pick fp32."""
+        return cls(amp_dtype, needs_scaler, label_smoothing, training.gloss_loss_weight, training.max_grad_norm,
+                   training.frame_gloss_loss_weight, training.memory_gloss_loss_weight, training.motion_dropout)
 
 
 def amp_settings(cfg: Config, device: torch.device) -> tuple[torch.dtype | None, bool]:
@@ -68,7 +75,7 @@ def forward_objective(model: torch.nn.Module, frames: torch.Tensor, mask: torch.
 
     `frames` are model inputs (normalised frames or cached features, see SignTranslator.model_input)."""
     with autocast(frames.device.type, settings.amp_dtype):
-        output = model(frames, mask, tokens)
+        output = model(frames, mask, tokens, settings.motion_dropout)
     return objective(output, tokens, settings.label_smoothing, glosses, gloss_lengths, settings.gloss_weight,
                      settings.frame_gloss_weight, settings.memory_gloss_weight)
 

@@ -35,11 +35,13 @@ from isltk.data.dataset import (
     ShardedBatchSampler,
     clip_lengths,
     collate,
+    fork_safe_opencv,
     quiet_worker,
     sequential_loader,
 )
-from isltk.data.vocab import Vocabulary
+from isltk.data.supervision import SignLabels, run_sign_labels
 from isltk.errors import CheckpointError, IsltkError
+from isltk.fsutil import FolderLock
 from isltk.metrics import bleu
 from isltk.models.decoder import sequence_loss
 from isltk.models.spec import VocabularySizes, model_config
@@ -116,6 +118,7 @@ class RunStart:
     train_clips: int
     val_clips: int
     model_config: ModelConfig  # the model being trained, for the printed summary
+    supervision: str  # e.g. "pseudo-glosses from 57 words: frame + memory multiple-instance losses"
 
 
 @dataclass
@@ -145,16 +148,14 @@ class Callbacks:
     on_features: Callable[[int, int], None] | None = None  # (clips done, clips) while caching frozen-backbone features
 
 
-def load_gloss_vocab(cfg: Config) -> Vocabulary | None:
-    """The cache's gloss vocabulary when the CTC gloss loss is on; a clear error when the data has none."""
-    if cfg.training.gloss_loss_weight <= 0:
-        return None
-    glosses = cache.load_gloss_vocabulary(cfg.data.prepared_dir)
-    if glosses is None:
-        raise IsltkError(f"{cfg.data.prepared_dir}: training.gloss_loss_weight is {cfg.training.gloss_loss_weight} but the "
-                         f"prepared data has no glosses (no `{cfg.data.gloss_column}` column or PHOENIX orth); "
-                         "set training.gloss_loss_weight=0 or re-run `isltk prepare` on data with glosses")
-    return glosses
+def describe_supervision(labels: SignLabels, model_cfg: ModelConfig) -> str:
+    """Which labels train the encoder and through which losses (what `train` prints)."""
+    temporal = "temporal CTC" if model_cfg.ordered_glosses else "temporal multiple-instance"
+    losses = [name for name, on in ((temporal, model_cfg.temporal_gloss_head), ("frame", model_cfg.frame_gloss_head),
+                                    ("memory", model_cfg.memory_gloss_head)) if on]
+    if labels.kind == "none" or not losses:
+        return "none (translation loss only)"
+    return f"{labels.describe()}: {' + '.join(losses)} gloss losses"
 
 
 class Trainer:
@@ -167,6 +168,7 @@ class Trainer:
             keep_freed_memory()
         self.callbacks = (callbacks or Callbacks()) if self.info.is_main else Callbacks()  # only rank 0 reports
         self.run_dir, resume_path = self._resolve_run(run_dir, resume)
+        self._lock = self._claim_run(resume)
         self.log = MetricsLog(self.run_dir, enabled=self.info.is_main)
         self.ckpt_dir = run_folder.checkpoints_dir(self.run_dir)
         self._stop_signal = 0
@@ -191,11 +193,21 @@ class Trainer:
             run_dir = runs / stamp[0]
         return Path(run_dir), resume_path
 
+    def _claim_run(self, resume: str | None) -> FolderLock | None:
+        """Rank 0 owns the run folder: a folder that holds another run is never started over (that would prune its
+        checkpoints and mix its metrics) unless resumed, and two trainings never write into one folder at once."""
+        if not self.info.is_main:
+            return None
+        if resume is None and run_folder.holds_run(self.run_dir):
+            raise IsltkError(f"{self.run_dir}: already holds a training run; continue it with --resume auto, "
+                             "or train into another --out")
+        return FolderLock(self.run_dir, "train")
+
     def _setup(self, resume_path: Path | None) -> None:
         cfg, t = self.cfg, self.cfg.training
         self.vocab = cache.load_text_vocabulary(cfg.data.prepared_dir)
-        self.gloss_vocab = load_gloss_vocab(cfg)
-        self.model_cfg = model_config(cfg, VocabularySizes(len(self.vocab), len(self.gloss_vocab) if self.gloss_vocab else 0))
+        self.labels = run_sign_labels(cfg)
+        self.model_cfg = model_config(cfg, VocabularySizes(len(self.vocab), self.labels.size, self.labels.ordered))
         torch.manual_seed(t.seed)  # the same initial weights on every rank (FSDP shards each rank's own)
         model = build_model(self.model_cfg, load_weights=resume_path is None).to(self.device)
         torch.manual_seed(t.seed + self.info.rank)  # then per-rank seeding: different dropout masks per GPU
@@ -212,7 +224,7 @@ class Trainer:
         jitter = t.temporal_jitter and (cfg.data.time_based or cfg.data.stored_frames > cfg.data.num_frames)
         augment = Augment(frames, jitter, t.spatial_jitter_px, t.color_jitter, t.scale_jitter)
         self.train_set = PreparedClips(cfg.data.prepared_dir, "train", self.vocab, augment, cfg.decoder.max_length, t.seed,
-                                       self.gloss_vocab, features_dir)
+                                       self.labels, features_dir)
         self.val_set = PreparedClips(cfg.data.prepared_dir, "val", self.vocab, Augment(frames), cfg.decoder.max_length,
                                      features_dir=features_dir)
         if len(self.train_set) < t.batch_size * self.info.world:
@@ -262,21 +274,21 @@ class Trainer:
     # -- checkpoints --------------------------------------------------------------------------------
     def save(self) -> Path | None:
         meta = ckpt.training_meta(self.cfg, self.model_cfg, self.vocab, asdict(self.state), self.info.world,
-                                  list(self.gloss_vocab.tokens) if self.gloss_vocab else None)
+                                  self.labels)
         path = ckpt.save_training(self.ckpt_dir, self.state.step, self._parts(), meta, self.cfg.training.keep_checkpoints)
         barrier(self.info)
         return path
 
     # -- the step -----------------------------------------------------------------------------------
-    def train_step(self, group: list[dict[str, torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    def train_step(self, group: list[dict[str, torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
         """One optimizer step over `group` micro-batches; returns (mean translation loss per token, grad norm,
-        mean CTC gloss loss per clip or None)."""
+        the gloss losses in use, each the mean per clip: `gloss_loss` (CTC), `frame_gloss_loss`, `memory_gloss_loss`)."""
         self.model.train()
         core = unwrap(self.model)
         local_tokens = sum(int((b["tokens"][:, 1:] != PAD_ID).sum()) for b in group)
         total_tokens = all_reduce_sum(torch.tensor(float(local_tokens), device=self.device), self.info)
         loss_sum = torch.zeros((), device=self.device)
-        gloss_sum: torch.Tensor | None = None
+        gloss_sums: dict[str, torch.Tensor] = {}
         for i, batch in enumerate(group):
             last = i == len(group) - 1
             with gradient_sync(self.model, sync=last or not self.info.enabled):
@@ -287,8 +299,10 @@ class Trainer:
                 # sum over tokens / global token count (x world: DDP averages gradients over ranks)
                 backward(result, total_tokens / self.info.world, self.scaler if self.scaler.is_enabled() else None)
             loss_sum = loss_sum + result.translation.detach()
-            if result.gloss is not None:
-                gloss_sum = result.gloss.detach() + (0 if gloss_sum is None else gloss_sum)
+            for name, term in (("gloss_loss", result.gloss), ("frame_gloss_loss", result.frame_gloss),
+                               ("memory_gloss_loss", result.memory_gloss)):
+                if term is not None:
+                    gloss_sums[name] = term.detach() + gloss_sums.get(name, 0)
         scaler = self.scaler if self.scaler.is_enabled() else None
         grad_norm = clip_gradients(self.model, self.optimizer, scaler, self.step_settings.max_grad_norm)
         mean_loss = all_reduce_sum(loss_sum, self.info) / total_tokens
@@ -303,11 +317,11 @@ class Trainer:
             )
         optimizer_step(self.optimizer, scaler)
         self.scheduler.step()
-        gloss = None
-        if gloss_sum is not None:  # per clip, over all ranks
-            clips = torch.tensor(float(sum(len(b["tokens"]) for b in group)), device=self.device)
-            gloss = all_reduce_sum(gloss_sum, self.info) / all_reduce_sum(clips, self.info)
-        return mean_loss.detach(), grad_norm.detach(), gloss
+        glosses: dict[str, torch.Tensor] = {}
+        if gloss_sums:  # per clip, over all ranks
+            clips = all_reduce_sum(torch.tensor(float(sum(len(b["tokens"]) for b in group)), device=self.device), self.info)
+            glosses = {name: all_reduce_sum(total, self.info) / clips for name, total in gloss_sums.items()}
+        return mean_loss.detach(), grad_norm.detach(), glosses
 
     # -- validation ---------------------------------------------------------------------------------
     @torch.no_grad()
@@ -354,6 +368,8 @@ class Trainer:
 
     def _loader(self) -> DataLoader:
         t = self.cfg.training
+        if t.num_workers:
+            fork_safe_opencv()
         return DataLoader(self.train_set, batch_sampler=self.sampler, collate_fn=collate, num_workers=t.num_workers,
                           pin_memory=self.device.type == "cuda", persistent_workers=False, worker_init_fn=quiet_worker,
                           generator=torch.Generator().manual_seed(t.seed))  # keeps the global RNG untouched
@@ -373,6 +389,8 @@ class Trainer:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
             self.log.close()
+            if self._lock is not None:
+                self._lock.release()
 
     def _fit(self) -> TrainResult:
         t, state = self.cfg.training, self.state
@@ -381,7 +399,8 @@ class Trainer:
             amp = self.step_settings.amp_dtype
             self.callbacks.on_start(RunStart(self.run_dir, str(self.device), self.info.world,
                                              str(amp).replace("torch.", "") if amp else "fp32", self.steps_per_epoch,
-                                             self.total_steps, state.step, self.resume_changes, len(self.train_set), len(self.val_set), self.model_cfg))
+                                             self.total_steps, state.step, self.resume_changes, len(self.train_set), len(self.val_set), self.model_cfg,
+                                             describe_supervision(self.labels, self.model_cfg)))
         window_start, window_clips = time.perf_counter(), 0
         while state.epoch < t.num_epochs and state.step < self.total_steps:
             freeze = self.cfg.encoder.freeze_epochs
@@ -393,7 +412,7 @@ class Trainer:
                 group = list(_take(iterator, t.grad_accum_steps))
                 if len(group) < t.grad_accum_steps:
                     break
-                loss, grad_norm, gloss_loss = self.train_step(group)
+                loss, grad_norm, gloss_losses = self.train_step(group)
                 state.step += 1
                 state.batch_in_epoch += t.grad_accum_steps
                 window_clips += sum(len(b["tokens"]) for b in group) * self.info.world
@@ -403,7 +422,7 @@ class Trainer:
                     remaining = (self.total_steps - state.step) * t.batch_size * t.grad_accum_steps * self.info.world
                     info = StepInfo(state.epoch + 1, state.step, self.total_steps, float(loss), self.scheduler.get_last_lr()[-1],
                                     float(grad_norm), rate, remaining / rate if rate else math.inf)
-                    extra = {} if gloss_loss is None else {"gloss_loss": float(gloss_loss)}
+                    extra = {name: float(value) for name, value in gloss_losses.items()}
                     self.log.write("train", state.step, epoch=info.epoch, loss=info.loss, lr=info.lr, grad_norm=info.grad_norm,
                                    clips_per_s=rate, **extra)
                     if self.callbacks.on_step:
