@@ -6,8 +6,8 @@ them. The corpora ISL research holds (iSign, ISLTranslate, a folder of clips wit
 only the sentence, so the labels are derived from it: its content words, lemmatised ("saw", "sees" ->
 "see"), without the words no sign language signs (articles, the copula, do-support) and without words too
 frequent to tell one clip from another. A sentence's words come in English order, not signing order, so
-pseudo-glosses feed the order-free multiple-instance losses only; CTC, which assumes signing order, stays
-with real glosses.
+`SignLabels.ordered` is false for pseudo-glosses and the objective trains them without assuming an order
+(`isltk.models.objective`); CTC in the labels' own order is for real glosses.
 
 Pseudo-glosses are derived here from the cache's manifest at training time (the same function for
 `prepare`'s report and `train`), so changing these rules never needs the videos decoded again.
