@@ -140,6 +140,7 @@ def test_a_gloss_annotated_corpus_trains_the_ctc_head_and_evaluate_reports_gloss
 
 def test_a_corpus_without_glosses_trains_on_pseudo_glosses_from_its_sentences(corpus: Path, tmp_path: Path) -> None:
     """As iSign comes: English only. The encoder losses learn the sentences' content words; CTC stays off."""
+    from isltk.errors import ConfigError
     from isltk.evaluation.inference import load_translator
     from isltk.training import run_folder
     from isltk.training.checkpoint import read_meta, resolve_checkpoint
@@ -153,6 +154,11 @@ def test_a_corpus_without_glosses_trains_on_pseudo_glosses_from_its_sentences(co
     cfg.data.csv_path, cfg.data.prepared_dir = english_only, tmp_path / "prepared"
     report = prepare_cache(cfg, workers=2)
     assert report.gloss_vocab_size == 0 and report.supervision.startswith("pseudo-glosses from ")
+    cfg.training.supervision = "glosses"  # asked for glosses the CSV does not have: prepare says so, train refuses
+    assert "training.supervision is 'glosses'" in prepare_cache(cfg, workers=1).supervision
+    with pytest.raises(ConfigError, match="has no gloss column"):
+        Trainer(cfg, tmp_path / "refused")
+    cfg.training.supervision = "auto"
     trainer = Trainer(cfg, tmp_path / "run")
     assert trainer.labels.kind == "pseudo_glosses"
     words = set(trainer.labels.names)

@@ -35,7 +35,7 @@ from isltk.data.supervision import run_sign_labels
 from isltk.data.text import normalize_text, tokenize
 from isltk.data.video import FrameSampling, VideoDecodeError, decode_image_folder, decode_video
 from isltk.data.vocab import TextVocabulary, Vocabulary
-from isltk.errors import DataError
+from isltk.errors import ConfigError, DataError
 from isltk.fsutil import LOCK_FILE, FolderLock, atomic_write_bytes, atomic_write_json, remove_stale_temps
 
 
@@ -334,7 +334,10 @@ def _prepare_locked(config: Config, rows: list[SourceRow], row_rejects: list[Row
 
     records = _collect(rows, clips_dir, decode_rejects, report, data)
     vocab = _write_outputs(out_dir, records, report, data)
-    report.supervision = run_sign_labels(config).describe()
+    try:
+        report.supervision = run_sign_labels(config).describe()
+    except ConfigError as exc:  # the cache is complete; `train` will refuse with the same words
+        report.supervision = f"none: {exc}"
     lengths = sorted(len(vocab.target_ids(r)) for r in records)  # in the chosen tokenizer's tokens, BOS/EOS included
     if lengths:  # said out loud: a target longer than decoder.max_length is cut there in training
         report.target_tokens_p99 = lengths[min(len(lengths) - 1, int(0.99 * len(lengths)))]
