@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR ?= demo
 
-.PHONY: install test test-fast demo lint bench learning clean docs
+.PHONY: install test test-fast demo lint bench learning clean docs gpu-check
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,3 +51,8 @@ clean:
 # The learning test: realistic synthetic signing (unseen signers), configs/signing.yaml, ~25 min on 2 cores.
 learning: $(STAMP)
 	$(BIN)/python benchmarks/bench_learning.py
+
+# Every GPU figure in one call (benchmarks/bench_gpu_check.py): writes gpu_check.json/.md to $OUT or ./gpu-check.
+# DRY=1 runs the same parts at tiny sizes on the CPU.
+gpu-check: $(STAMP)
+	$(BIN)/python benchmarks/bench_gpu_check.py $(if $(DRY),--dry,)

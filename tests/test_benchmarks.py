@@ -22,6 +22,7 @@ SMOKE = {
     "bench_cache.py": (["--clips", "16", "--workers", "1", "--batches", "2"], "padding waste"),
     "bench_decode.py": (["--clips", "1", "--seconds", "0.5", "--size", "32"], "PyAV/OpenCV"),
     "bench_frozen.py": (["--preset", "tiny", "--steps", "1", "--warmup", "1"], "speed-up:"),
+    "bench_gpu_check.py": (["--dry", "--out", "{tmp}"], "written:"),
     "bench_generalisation.py": (["--out", "{tmp}", "--clips", "6", "2", "2", "--set", "training.num_epochs=1",
                                  "--set", "training.batch_size=2"], "total"),
     "bench_hand_shape.py": (["--steps", "2", "--seeds", "0", "--variants", ""], "forehead pair"),
