@@ -335,7 +335,7 @@ def _prepare_locked(config: Config, rows: list[SourceRow], row_rejects: list[Row
     records = _collect(rows, clips_dir, decode_rejects, report, data)
     vocab = _write_outputs(out_dir, records, report, data)
     try:
-        report.supervision = run_sign_labels(config).describe()
+        report.supervision = run_sign_labels(config, records).describe()
     except ConfigError as exc:  # the cache is complete; `train` will refuse with the same words
         report.supervision = f"none: {exc}"
     lengths = sorted(len(vocab.target_ids(r)) for r in records)  # in the chosen tokenizer's tokens, BOS/EOS included

@@ -143,9 +143,13 @@ def load_sign_labels(prepared_dir: Path, choice: SupervisionChoice) -> SignLabel
                        str(prepared_dir))
 
 
-def run_sign_labels(config: Config) -> SignLabels:
-    """The labels `train` uses for this config: none when every gloss-loss weight is 0."""
+def run_sign_labels(config: Config, records: list[dict[str, Any]] | None = None) -> SignLabels:
+    """The labels `train` uses for this config: none when every gloss-loss weight is 0. `records`: the manifest
+    when the caller holds it (prepare, which has just written it), so it is not read again."""
     t = config.training
     if max(t.gloss_loss_weight, t.frame_gloss_loss_weight, t.memory_gloss_loss_weight) <= 0:
         return SignLabels("none", None)
-    return load_sign_labels(config.data.prepared_dir, t.supervision)
+    if records is None:
+        return load_sign_labels(config.data.prepared_dir, t.supervision)
+    prepared = config.data.prepared_dir
+    return sign_labels(records, cache.load_gloss_vocabulary(prepared), t.supervision, str(prepared))
