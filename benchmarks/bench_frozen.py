@@ -51,7 +51,7 @@ def main() -> None:
         path = Path(tmp) / "preset.yaml"
         path.write_text(yaml.safe_dump(preset_config(args.preset).model_dump(mode="json")))
         common = [f"data.prepared_dir={tmp}/prepared", f"training.runs_dir={tmp}/runs", "training.num_workers=0",
-                  f"training.batch_size={args.batch}", "training.device=cpu", "training.spatial_jitter_px=0"]
+                  f"training.batch_size={args.batch}", "training.device=cpu", "training.augmentation.spatial_jitter_px=0"]
         cfg = load_config(path, common)
         synthetic_cache(cfg, args.batch * 2)
         frozen = Trainer(load_config(path, [*common, "encoder.freeze_epochs=1000"]), Path(tmp) / "frozen")

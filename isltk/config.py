@@ -171,6 +171,62 @@ class InferenceConfig(StrictModel):
     length_penalty: float = Field(1.0, ge=0.0, description="length penalty alpha of beam search")
 
 
+class GlossLosses(StrictModel):
+    """Weights of the gloss losses beside the translation loss, one entry per gloss head: a head exists only
+    where its weight is above 0 and the run has sign labels (`supervision`). A new loss term is a field here,
+    its head in models/translator.py and its loss in models/objective.py."""
+
+    temporal: float = Field(
+        0.0, ge=0.0, description="a gloss head on the temporal features: CTC from real glosses (signing order), "
+        "the multiple-instance loss from pseudo-glosses (English order is not signing order)"
+    )
+    frame: float = Field(
+        0.0, ge=0.0, description="a multiple-instance loss on the ViT's frame features: every gloss or pseudo-gloss "
+        "of a clip must be named by at least one of its frames"
+    )
+    memory: float = Field(
+        0.0, ge=0.0, description="the same multiple-instance loss on the decoder's memory tokens: what the decoder "
+        "reads must name the clip's signs"
+    )
+
+    def active(self) -> dict[str, float]:
+        """{head name: weight} of the terms in use."""
+        return {name: weight for name, weight in self.model_dump().items() if weight > 0}
+
+
+GLOSS_HEADS = tuple(GlossLosses.model_fields)  # ("temporal", "frame", "memory")
+
+
+class AugmentationConfig(StrictModel):
+    temporal_jitter: bool = Field(True, description="a random frame per segment (fixed count) or a 0.8-1.25x tempo change (time-based)")
+    spatial_jitter_px: int = Field(4, ge=0, description="per-clip shift in pixels")
+    color_jitter: float = Field(0.0, ge=0.0, lt=1.0, description="per-clip RGB gain jitter (e.g. 0.2: each channel x0.8..1.2)")
+    scale_jitter: float = Field(0.0, ge=0.0, lt=0.5, description="per-clip zoom jitter (e.g. 0.15: x0.85..1.15 about the centre)")
+    motion_dropout: float = Field(0.0, ge=0.0, lt=1.0, description="probability per clip that the model sees no "
+                                  "motion (encoder.motion_channels and the temporal change features zeroed), so it "
+                                  "learns to read every sign from what each frame shows, as a held sign requires")
+
+
+class OptimizerConfig(StrictModel):
+    """AdamW with one learning rate for the ViT and one for the rest, linear warm-up then cosine decay
+    (training/optim.py)."""
+
+    encoder_lr: float = Field(5.0e-5, gt=0, description="learning rate of the ViT")
+    learning_rate: float = Field(1.0e-4, gt=0, description="lr of everything after the ViT")
+    weight_decay: float = Field(0.001, ge=0, description="AdamW weight decay (not on norms, biases, embeddings)")
+    max_grad_norm: float = Field(0.5, gt=0, description="gradient clipping norm")
+    warmup_steps: int = Field(500, ge=0, description="linear warm-up steps before the cosine decay")
+
+
+class CheckpointConfig(StrictModel):
+    """When the trainer validates and saves, how many checkpoints it keeps, when it stops early."""
+
+    val_every_epochs: int = Field(1, ge=1, description="validate (and checkpoint) every this many epochs")
+    every_steps: int = Field(0, ge=0, description="also checkpoint every this many optimizer steps; 0 = only at epoch ends")
+    keep: int = Field(1, ge=1, description="newest checkpoints kept beside the best")
+    early_stopping_patience: int = Field(20, ge=0, description="validations without a better BLEU; 0 = never stop")
+
+
 class TrainingConfig(StrictModel):
     num_epochs: int = Field(200, ge=1, description="epochs (when total_steps is 0)")
     total_steps: int = Field(
@@ -179,11 +235,7 @@ class TrainingConfig(StrictModel):
     max_steps: int = Field(0, ge=0, description="stop early (checkpoint + validation) at this step; the schedule is unchanged")
     batch_size: int = Field(16, ge=1, description="clips per GPU per step")
     grad_accum_steps: int = Field(1, ge=1, description="batches per optimizer step")
-    encoder_lr: float = Field(5.0e-5, gt=0, description="learning rate of the ViT")
-    learning_rate: float = Field(1.0e-4, gt=0, description="lr of everything after the ViT")
-    weight_decay: float = Field(0.001, ge=0, description="AdamW weight decay (not on norms, biases, embeddings)")
-    max_grad_norm: float = Field(0.5, gt=0, description="gradient clipping norm")
-    warmup_steps: int = Field(500, ge=0, description="linear warm-up steps before the cosine decay")
+    optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig, description="AdamW, its learning-rate schedule and clipping")
     use_amp: bool = Field(True, description="mixed precision on GPUs (bf16, or fp16 + grad scaler where bf16 is not native); CPU runs fp32")
     amp_dtype: Literal["auto", "bf16", "fp16"] = Field("auto", description="auto picks bf16 where the GPU supports it")
     compile: bool = Field(False, description="torch.compile the per-frame ViT")
@@ -193,32 +245,12 @@ class TrainingConfig(StrictModel):
         "auto", description="sign labels for the gloss losses: auto = the corpus's glosses when it has them, else "
         "pseudo-glosses (each sentence's content words, lemmatised; docs/training.md); none = translation loss only"
     )
-    gloss_loss_weight: float = Field(
-        0.0, ge=0.0, description="weight of a CTC gloss-recognition loss on the temporal features (real glosses only: "
-        "pseudo-glosses follow English word order, not signing order)"
-    )
-    frame_gloss_loss_weight: float = Field(
-        0.0, ge=0.0, description="weight of a per-frame multiple-instance loss on the ViT's frame features: every "
-        "gloss or pseudo-gloss of a clip must be named by at least one of its frames"
-    )
-    memory_gloss_loss_weight: float = Field(
-        0.0, ge=0.0, description="weight of the same multiple-instance loss on the decoder's memory tokens: what "
-        "the decoder reads must name the clip's signs (glosses or pseudo-glosses)"
-    )
+    gloss_losses: GlossLosses = Field(default_factory=GlossLosses, description="weights of the encoder's gloss losses")
     max_frames_per_batch: int = Field(0, ge=0, description="time-based mode: fill a batch up to this many padded frames "
                                       "instead of batch_size clips (0 = batch_size clips)")
-    temporal_jitter: bool = Field(True, description="a random frame per segment (fixed count) or a 0.8-1.25x tempo change (time-based)")
-    spatial_jitter_px: int = Field(4, ge=0, description="per-clip shift in pixels")
-    color_jitter: float = Field(0.0, ge=0.0, lt=1.0, description="per-clip RGB gain jitter (e.g. 0.2: each channel x0.8..1.2)")
-    scale_jitter: float = Field(0.0, ge=0.0, lt=0.5, description="per-clip zoom jitter (e.g. 0.15: x0.85..1.15 about the centre)")
-    motion_dropout: float = Field(0.0, ge=0.0, lt=1.0, description="probability per clip that the model sees no "
-                                  "motion (encoder.motion_channels and the temporal change features zeroed), so it "
-                                  "learns to read every sign from what each frame shows, as a held sign requires")
-    val_every_epochs: int = Field(1, ge=1, description="validate (and checkpoint) every this many epochs")
-    early_stopping_patience: int = Field(20, ge=0, description="validations without a better BLEU; 0 = never stop")
+    augmentation: AugmentationConfig = Field(default_factory=AugmentationConfig, description="per-clip augmentation of training clips")
+    checkpoints: CheckpointConfig = Field(default_factory=CheckpointConfig, description="validation, checkpoints, early stopping")
     log_every_steps: int = Field(10, ge=1, description="log training loss every this many steps")
-    checkpoint_every_steps: int = Field(0, ge=0, description="0 = only at epoch ends")
-    keep_checkpoints: int = Field(1, ge=1, description="newest checkpoints kept beside the best")
     distributed: Literal["ddp", "fsdp"] = Field("ddp", description="under torchrun: ddp, or fsdp (FSDP2) to shard weights and optimizer state")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto = cuda when available")
     runs_dir: Path = Field(Path("runs"), description="where run folders are created when --out is not given")
@@ -245,15 +277,26 @@ class Config(StrictModel):
             raise ValueError(
                 f"data.image_size ({self.data.image_size}) must be divisible by encoder.patch_size ({self.encoder.patch_size})"
             )
-        if self.training.motion_dropout > 0 and not (self.encoder.motion_channels or self.temporal.normalization != "clip"):
-            raise ValueError("training.motion_dropout needs motion to drop: encoder.motion_channels or "
+        if self.training.augmentation.motion_dropout > 0 and not (self.encoder.motion_channels or self.temporal.normalization != "clip"):
+            raise ValueError("training.augmentation.motion_dropout needs motion to drop: encoder.motion_channels or "
                              "temporal.normalization both / frame_change")
         return self
 
 
 # Keys that moved to another section: an old config gets one line naming the new key.
 MOVED_KEYS = {
-    ("temporal", "motion_dropout"): "training.motion_dropout",
+    ("temporal", "motion_dropout"): "training.augmentation.motion_dropout",
+    ("training", "gloss_loss_weight"): "training.gloss_losses.temporal",
+    ("training", "frame_gloss_loss_weight"): "training.gloss_losses.frame",
+    ("training", "memory_gloss_loss_weight"): "training.gloss_losses.memory",
+    **{("training", key): f"training.augmentation.{key}"
+       for key in ("temporal_jitter", "spatial_jitter_px", "color_jitter", "scale_jitter", "motion_dropout")},
+    **{("training", key): f"training.optimizer.{key}"
+       for key in ("encoder_lr", "learning_rate", "weight_decay", "max_grad_norm", "warmup_steps")},
+    ("training", "val_every_epochs"): "training.checkpoints.val_every_epochs",
+    ("training", "early_stopping_patience"): "training.checkpoints.early_stopping_patience",
+    ("training", "checkpoint_every_steps"): "training.checkpoints.every_steps",
+    ("training", "keep_checkpoints"): "training.checkpoints.keep",
     ("decoder", "beam_size"): "inference.beam_size",
     ("decoder", "length_penalty"): "inference.length_penalty",
 }

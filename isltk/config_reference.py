@@ -31,12 +31,30 @@ def markdown() -> str:
              + ", ".join(f"`{name}`" for name in PRESETS) + ", in `isltk/presets.py`) and from another file",
              "(`extends: other.yaml`, relative to the file); what the file itself sets wins. Unknown keys are errors.",
              "Generated from `isltk/config.py` by `make docs`; do not edit by hand.", ""]
-    for section, field in Config.model_fields.items():
-        model: type[BaseModel] = field.annotation  # type: ignore[assignment]
-        lines += [f"## `{section}`", "", "| key | type | default | meaning |", "|---|---|---|---|"]
-        for name, info in model.model_fields.items():
-            meaning = (info.description or "").replace("|", "\\|").replace("\n", " ")
-            lines.append(f"| `{name}` | {_type(info.annotation)} | {_default(info.default)} | {meaning} |")
-        lines.append("")
-    return "\n".join(lines)
+    return "\n".join(lines + _section_tables(Config, ""))
 
+
+def _section_tables(model: type[BaseModel], prefix: str) -> list[str]:
+    """One table per section; a nested section (e.g. `training.gloss_losses`) gets its own after its parent's."""
+    lines: list[str] = []
+    nested: list[tuple[str, type[BaseModel]]] = []
+    if prefix:
+        lines += [f"## `{prefix}`", "", "| key | type | default | meaning |", "|---|---|---|---|"]
+    for name, info in model.model_fields.items():
+        annotation = info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            nested.append((f"{prefix}.{name}" if prefix else name, annotation))
+            if prefix:
+                lines.append(f"| `{name}` | section | see `{prefix}.{name}` | {_meaning(info.description)} |")
+            continue
+        default = info.get_default(call_default_factory=True)
+        lines.append(f"| `{name}` | {_type(annotation)} | {_default(default)} | {_meaning(info.description)} |")
+    if prefix:
+        lines.append("")
+    for path, section in nested:
+        lines += _section_tables(section, path)
+    return lines
+
+
+def _meaning(description: str | None) -> str:
+    return (description or "").replace("|", "\\|").replace("\n", " ")

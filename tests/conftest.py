@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from isltk.config import Config, validate_config
+from isltk.config import Config, deep_merge, validate_config
 from isltk.synth.encode import ffmpeg_executable, write_video_ffmpeg
 
 
@@ -83,9 +83,9 @@ def micro_config(root: Path, runs: Path, **training):
         "data": {"video_dir": str(root / "videos"), "csv_path": str(root / "sentences.csv"), "prepared_dir": str(root / "prepared"),
                  "num_frames": 8, "cache_frames": 12, "image_size": 32},
         **MICRO,
-        "training": {"num_epochs": 3, "batch_size": 4, "encoder_lr": 1e-3, "learning_rate": 1e-3, "warmup_steps": 2,
-                     "use_amp": False, "num_workers": 0, "device": "cpu", "val_every_epochs": 1, "log_every_steps": 1,
-                     "runs_dir": str(runs), "seed": 5, **training},
+        "training": deep_merge({"num_epochs": 3, "batch_size": 4, "optimizer": {"encoder_lr": 1e-3, "learning_rate": 1e-3, "warmup_steps": 2},
+                                "use_amp": False, "num_workers": 0, "device": "cpu", "checkpoints": {"val_every_epochs": 1},
+                                "log_every_steps": 1, "runs_dir": str(runs), "seed": 5}, training),
     }
     return validate_config(raw, "test")
 

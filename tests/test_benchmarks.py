@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-LEARNING_SETS = ["--set", "training.total_steps=2", "--set", "training.val_every_epochs=1", "--set", "training.batch_size=2"]
+LEARNING_SETS = ["--set", "training.total_steps=2", "--set", "training.checkpoints.val_every_epochs=1", "--set", "training.batch_size=2"]
 
 # script -> (arguments with {tmp} for a scratch folder, a piece of the last result line it prints)
 SMOKE = {

@@ -21,7 +21,8 @@ def test_seed_values_in_default_config() -> None:
     enc, tr = cfg.encoder, cfg.training
     assert (enc.vit_num_layers, enc.vit_hidden_dim, enc.vit_num_heads, enc.vit_mlp_dim) == (24, 1024, 16, 4096)
     assert enc.freeze_epochs == 0 and cfg.temporal.num_temporal_conv == 4 and cfg.temporal.dropout == 0.2
-    assert (tr.num_epochs, tr.batch_size, tr.encoder_lr, tr.weight_decay, tr.max_grad_norm, tr.use_amp) == (
+    opt = tr.optimizer
+    assert (tr.num_epochs, tr.batch_size, opt.encoder_lr, opt.weight_decay, opt.max_grad_norm, tr.use_amp) == (
         200, 16, 5e-5, 0.001, 0.5, True)
     assert load_config(CONFIG_DIR / "a100.yaml").training.batch_size == 32
 
@@ -106,17 +107,20 @@ def test_a_config_that_is_not_utf8_is_a_one_line_error(tmp_path: Path) -> None:
 
 def test_a_moved_key_names_its_new_place(tmp_path: Path) -> None:
     path = tmp_path / "old.yaml"
-    path.write_text("preset: signing\ndecoder:\n  beam_size: 1\ntemporal:\n  motion_dropout: 0.25\n")
+    path.write_text("preset: signing\ndecoder:\n  beam_size: 1\ntemporal:\n  motion_dropout: 0.25\n"
+                    "training:\n  keep_checkpoints: 2\n  gloss_loss_weight: 1.0\n")
     with pytest.raises(ConfigError) as error:
         load_config(path)
     assert str(error.value).splitlines() == [
-        f"{path}: temporal.motion_dropout: moved to training.motion_dropout; rename it there",
+        f"{path}: temporal.motion_dropout: moved to training.augmentation.motion_dropout; rename it there",
+        f"{path}: training.gloss_loss_weight: moved to training.gloss_losses.temporal; rename it there",
+        f"{path}: training.keep_checkpoints: moved to training.checkpoints.keep; rename it there",
         f"{path}: decoder.beam_size: moved to inference.beam_size; rename it there"]
 
 
 def test_motion_dropout_needs_motion_to_drop() -> None:
-    with pytest.raises(ConfigError, match="training.motion_dropout needs motion"):
-        load_config("configs/tiny.yaml", ["training.motion_dropout=0.25"])  # per-clip normalisation, no motion channels
+    with pytest.raises(ConfigError, match="training.augmentation.motion_dropout needs motion"):
+        load_config("configs/tiny.yaml", ["training.augmentation.motion_dropout=0.25"])  # per-clip normalisation, no motion channels
 
 
 def test_empty_files_twice_given_keys_and_commented_out_sections(tmp_path: Path) -> None:

@@ -109,7 +109,7 @@ def test_phoenix_glosses_train_the_ctc_head_and_evaluate_reports_gloss_wer(tmp_p
             orth, translation = sentences[i % len(sentences)]
             rows.append([name, f"{name}/1/*.png", "-1", "-1", "Signer01", orth, translation])
         write_csv(tmp_path / f"PHOENIX-2014-T.{split}.corpus.csv", header, rows, delimiter="|")
-    cfg = micro_config(tmp_path, tmp_path / "runs", num_epochs=2, gloss_loss_weight=1.0)
+    cfg = micro_config(tmp_path, tmp_path / "runs", num_epochs=2, gloss_losses={"temporal": 1.0})
     cfg.data.csv_path, cfg.data.video_dir = tmp_path / "PHOENIX-2014-T.train.corpus.csv", frames_root
     report = prepare_cache(cfg, workers=1)
     assert report.layout == "phoenix" and report.gloss_vocab_size == 4 + 5  # 4 specials + REGEN SONNE WIND NORD SUED

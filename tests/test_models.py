@@ -199,19 +199,20 @@ def test_per_clip_normalisation_alone_erases_still_clips() -> None:
 
 def test_gloss_ctc_loss_counts_only_clips_with_glosses() -> None:
     torch.manual_seed(0)
-    cfg = preset_model_config("tiny", vocab_size=20).model_copy(update={"gloss_vocab_size": 9, "temporal_gloss_head": True})
+    cfg = preset_model_config("tiny", vocab_size=20).model_copy(update={"gloss_vocab_size": 9, "gloss_heads": ("temporal",)})
     model = SignTranslator(cfg).eval()  # eval: no dropout, running statistics (a clip's output is batch-independent)
     video, mask = clip_batch(2, 8)
     tokens = torch.tensor([[BOS_ID, 5, 6, EOS_ID], [BOS_ID, 7, EOS_ID, 0]])
     glosses, lengths = torch.tensor([[4, 5, 6], [0, 0, 0]]), torch.tensor([3, 0])
     output = model(video, mask, tokens)
-    assert output.gloss_logits is not None and output.gloss_logits.shape[-1] == 9
-    both = objective(output, tokens, 0.0, glosses, lengths, gloss_weight=1.0)
-    first = objective(model(video[:1], mask[:1], tokens[:1]), tokens[:1], 0.0, glosses[:1], lengths[:1], gloss_weight=1.0)
-    assert both.gloss is not None and both.gloss.item() > 0
-    torch.testing.assert_close(both.gloss, first.gloss)  # the clip without glosses adds nothing
+    assert list(output.glosses) == ["temporal"] and output.glosses["temporal"].logits.shape[-1] == 9
+    weights = {"temporal": 1.0}
+    both = objective(output, tokens, 0.0, glosses, lengths, weights)
+    first = objective(model(video[:1], mask[:1], tokens[:1]), tokens[:1], 0.0, glosses[:1], lengths[:1], weights)
+    assert both.glosses["temporal"].item() > 0
+    torch.testing.assert_close(both.glosses["temporal"], first.glosses["temporal"])  # the clip without glosses adds nothing
     both.total.backward()
-    assert model.gloss_head.weight.grad is not None and model.encoder.vit.patch_embed.proj.weight.grad is not None
+    assert model.gloss_heads["temporal"].weight.grad is not None and model.encoder.vit.patch_embed.proj.weight.grad is not None
 
 
 def test_learns_still_clips_told_apart_only_by_hand_shape() -> None:
@@ -240,7 +241,7 @@ def test_learns_still_clips_told_apart_only_by_hand_shape() -> None:
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
     mask = torch.ones(video.shape[:2], dtype=torch.bool)
     for _ in range(100):
-        loss = objective(model(model.normalize(video), mask, tokens), tokens, 0.0, glosses, gloss_lengths, gloss_weight=1.0)
+        loss = objective(model(model.normalize(video), mask, tokens), tokens, 0.0, glosses, gloss_lengths, {"temporal": 1.0})
         optimizer.zero_grad()
         (loss.total / loss.tokens).backward()
         optimizer.step()
@@ -405,11 +406,11 @@ def test_frame_gloss_loss_trains_every_frame_of_a_held_sign() -> None:
     assert (shares > 0.1).all()  # every frame gets about a sixth, for the present gloss and the absent one
 
 
-def gloss_head_step(**heads: bool) -> tuple[SignTranslator, TranslatorOutput, torch.Tensor, torch.Tensor, torch.Tensor]:
+def gloss_head_step(*heads: str) -> tuple[SignTranslator, TranslatorOutput, torch.Tensor, torch.Tensor, torch.Tensor]:
     """The tiny model with the given gloss heads, one teacher-forced step on two clips: (model, output, tokens,
     glosses, gloss lengths)."""
     torch.manual_seed(0)
-    cfg = preset_model_config("tiny", vocab_size=20).model_copy(update={"gloss_vocab_size": 9, **heads})
+    cfg = preset_model_config("tiny", vocab_size=20).model_copy(update={"gloss_vocab_size": 9, "gloss_heads": heads})
     model = SignTranslator(cfg).eval()
     video, mask = clip_batch(2, 6)
     tokens = torch.tensor([[BOS_ID, 5, 6, EOS_ID], [BOS_ID, 7, EOS_ID, 0]])
@@ -417,28 +418,28 @@ def gloss_head_step(**heads: bool) -> tuple[SignTranslator, TranslatorOutput, to
 
 
 def test_frame_gloss_head_trains_the_frame_encoder_directly() -> None:
-    model, output, tokens, glosses, lengths = gloss_head_step(frame_gloss_head=True)
-    assert output.frame_gloss_logits is not None and output.frame_gloss_logits.shape == (2, 6, 9)
-    without = objective(output, tokens, 0.0, glosses, lengths, gloss_weight=1.0)
-    result = objective(output, tokens, 0.0, glosses, lengths, gloss_weight=1.0, frame_gloss_weight=0.5)
-    assert without.frame_gloss is None and result.frame_gloss is not None and result.frame_gloss.item() > 0
-    torch.testing.assert_close(result.total, without.total + 0.5 * result.frame_gloss)
+    model, output, tokens, glosses, lengths = gloss_head_step("frame")
+    assert output.glosses["frame"].logits.shape == (2, 6, 9)
+    without = objective(output, tokens, 0.0, glosses, lengths, {"temporal": 1.0})
+    result = objective(output, tokens, 0.0, glosses, lengths, {"temporal": 1.0, "frame": 0.5})
+    assert "frame" not in without.glosses and result.glosses["frame"].item() > 0
+    torch.testing.assert_close(result.total, without.total + 0.5 * result.glosses["frame"])
     model.zero_grad()
-    result.frame_gloss.backward()  # the frame loss alone reaches the ViT, not through the temporal blocks
-    assert model.frame_gloss_head.weight.grad is not None and model.encoder.vit.patch_embed.proj.weight.grad is not None
+    result.glosses["frame"].backward()  # the frame loss alone reaches the ViT, not through the temporal blocks
+    assert model.gloss_heads["frame"].weight.grad is not None and model.encoder.vit.patch_embed.proj.weight.grad is not None
     assert all(p.grad is None for p in model.temporal.parameters())
 
 
 def test_memory_gloss_head_trains_what_the_decoder_reads() -> None:
-    model, output, tokens, glosses, lengths = gloss_head_step(memory_gloss_head=True)
-    assert output.memory_gloss_logits is not None and output.memory_mask is not None
-    assert output.memory_gloss_logits.shape == (*output.memory_mask.shape, 9)
-    without = objective(output, tokens, 0.0, glosses, lengths, gloss_weight=1.0)
-    result = objective(output, tokens, 0.0, glosses, lengths, gloss_weight=1.0, memory_gloss_weight=0.5)
-    assert without.memory_gloss is None and result.memory_gloss is not None and result.memory_gloss.item() > 0
-    torch.testing.assert_close(result.total, without.total + 0.5 * result.memory_gloss)
+    model, output, tokens, glosses, lengths = gloss_head_step("memory")
+    memory = output.glosses["memory"]
+    assert memory.logits.shape == (*memory.mask.shape, 9)
+    without = objective(output, tokens, 0.0, glosses, lengths, {"temporal": 1.0})
+    result = objective(output, tokens, 0.0, glosses, lengths, {"temporal": 1.0, "memory": 0.5})
+    assert "memory" not in without.glosses and result.glosses["memory"].item() > 0
+    torch.testing.assert_close(result.total, without.total + 0.5 * result.glosses["memory"])
     model.zero_grad()
-    result.memory_gloss.backward()  # through the pooling and temporal blocks to the ViT; the decoder is not involved
+    result.glosses["memory"].backward()  # through the pooling and temporal blocks to the ViT; the decoder is not involved
     assert model.pooling.out.weight.grad is not None and model.encoder.vit.patch_embed.proj.weight.grad is not None
     assert all(p.grad is None for p in model.decoder.parameters())
 

@@ -123,15 +123,15 @@ def test_a_gloss_annotated_corpus_trains_the_ctc_head_and_evaluate_reports_gloss
     from isltk.training.trainer import Trainer
     from tests.conftest import micro_config
 
-    cfg = micro_config(corpus, tmp_path / "runs", num_epochs=2, gloss_loss_weight=1.0)
+    cfg = micro_config(corpus, tmp_path / "runs", num_epochs=2, gloss_losses={"temporal": 1.0})
     cfg.data.prepared_dir = tmp_path / "prepared"
     prepare_cache(cfg, workers=2)
     Trainer(cfg, tmp_path / "run").fit()
     rows = [json.loads(line) for line in (tmp_path / "run" / run_folder.METRICS_FILE).read_text().splitlines()]
-    assert any(r.get("gloss_loss") for r in rows if r["kind"] == "train")
+    assert any(r.get("temporal_gloss_loss") for r in rows if r["kind"] == "train")
     loaded = load_translator(tmp_path / "run", device="cpu")
     assert loaded.gloss_vocab[: 4] == ["<pad>", "<unk>", "<bos>", "<eos>"]  # stored in the checkpoint
-    assert loaded.supervision == "glosses" and loaded.model.gloss_head is not None
+    assert loaded.supervision == "glosses" and list(loaded.model.gloss_heads) == ["temporal"]
     report = evaluate_split(loaded, "test", 1, 1.0, tmp_path / "eval")
     wer = next(s for s in report.scores if s.name == "gloss WER")
     assert 0.0 <= wer.value and "levenshtein" in wer.signature
@@ -140,6 +140,7 @@ def test_a_gloss_annotated_corpus_trains_the_ctc_head_and_evaluate_reports_gloss
 
 def test_a_corpus_without_glosses_trains_on_pseudo_glosses_from_its_sentences(corpus: Path, tmp_path: Path) -> None:
     """As iSign comes: English only. The encoder losses learn the sentences' content words; CTC stays off."""
+    from isltk.config import GLOSS_HEADS
     from isltk.errors import ConfigError
     from isltk.evaluation.inference import load_translator
     from isltk.training import run_folder
@@ -149,7 +150,7 @@ def test_a_corpus_without_glosses_trains_on_pseudo_glosses_from_its_sentences(co
 
     rows = list(csv.DictReader((corpus / "sentences.csv").open(encoding="utf-8")))
     english_only = write_csv(tmp_path / "english.csv", ["video", "text", "split"], [[r["video"], r["text"], r["split"]] for r in rows])
-    weights = {"gloss_loss_weight": 1.0, "frame_gloss_loss_weight": 1.0, "memory_gloss_loss_weight": 1.0}
+    weights = {"gloss_losses": {"temporal": 1.0, "frame": 1.0, "memory": 1.0}}
     cfg = micro_config(corpus, tmp_path / "runs", num_epochs=2, **weights)
     cfg.data.csv_path, cfg.data.prepared_dir = english_only, tmp_path / "prepared"
     report = prepare_cache(cfg, workers=2)
@@ -165,13 +166,12 @@ def test_a_corpus_without_glosses_trains_on_pseudo_glosses_from_its_sentences(co
     assert {"yesterday", "eat"} & words and not {"the", "ate", "did"} & words  # lemmas, no function words
     model = trainer.model
     assert not trainer.model_cfg.ordered_glosses  # English order is not signing order: no CTC
-    heads = (model.gloss_head, model.frame_gloss_head, model.memory_gloss_head)
-    assert [head.out_features for head in heads] == [trainer.labels.size] * 3
+    assert {name: head.out_features for name, head in model.gloss_heads.items()} == dict.fromkeys(GLOSS_HEADS, trainer.labels.size)
     assert any(trainer.train_set.label_ids)  # clips carry their labels
     trainer.fit()
     rows = [json.loads(line) for line in (tmp_path / "run" / run_folder.METRICS_FILE).read_text().splitlines()]
     train_rows = [r for r in rows if r["kind"] == "train"]
-    assert all(r["gloss_loss"] > 0 and r["frame_gloss_loss"] > 0 and r["memory_gloss_loss"] > 0 for r in train_rows)
+    assert all(r["temporal_gloss_loss"] > 0 and r["frame_gloss_loss"] > 0 and r["memory_gloss_loss"] > 0 for r in train_rows)
     meta = read_meta(resolve_checkpoint(tmp_path / "run"))
     assert meta["supervision"] == "pseudo_glosses" and meta["gloss_vocab"] == trainer.labels.names
     loaded = load_translator(tmp_path / "run", device="cpu")
@@ -198,7 +198,7 @@ def test_check_hardware_counts_the_parameters_train_builds_for_the_signing_prese
     predicted = estimate(cfg).parameters["total"]
     assert predicted == trained
     unprepared = [f"data.prepared_dir={tmp_path / 'none'}"]  # reference vocabulary sizes before prepare
-    without_glosses = ["training.gloss_loss_weight=0", "training.frame_gloss_loss_weight=0", "training.memory_gloss_loss_weight=0"]
+    without_glosses = ["training.gloss_losses.temporal=0", "training.gloss_losses.frame=0", "training.gloss_losses.memory=0"]
     shipped = Path(__file__).parents[1] / "configs" / "signing.yaml"
     assert (estimate(load_config(shipped, unprepared)).parameters["total"]
             > estimate(load_config(shipped, unprepared + without_glosses)).parameters["total"])  # gloss heads counted

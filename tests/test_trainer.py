@@ -60,7 +60,7 @@ def test_resume_follows_a_changed_learning_rate_and_says_so(corpus_dir: Path, tm
     from isltk.training.optim import lr_factor
 
     Trainer(micro_config(corpus_dir, tmp_path, max_steps=4), tmp_path / "run").fit()
-    lower = micro_config(corpus_dir, tmp_path, max_steps=6, learning_rate=1e-4)
+    lower = micro_config(corpus_dir, tmp_path, max_steps=6, optimizer={"learning_rate": 1e-4})
     trainer = Trainer(lower, tmp_path / "run", resume="auto")
     assert "rest: lr 0.001 -> 0.0001" in trainer.resume_changes
     trainer.fit()
@@ -131,7 +131,7 @@ def test_sigterm_saves_a_checkpoint_and_exits_cleanly(corpus_dir: Path, tmp_path
 
 
 def test_sigkill_mid_run_then_resume_finishes_with_valid_checkpoints(corpus_dir: Path, tmp_path: Path) -> None:
-    config_path = write_yaml(micro_config(corpus_dir, tmp_path, num_epochs=4, checkpoint_every_steps=1, keep_checkpoints=2),
+    config_path = write_yaml(micro_config(corpus_dir, tmp_path, num_epochs=4, checkpoints={"every_steps": 1, "keep": 2}),
                              tmp_path / "c.yaml")
     out = tmp_path / "kill"
     process = _launch(config_path, out)
@@ -200,7 +200,7 @@ def test_tiny_preset_learns_unseen_sentences(tmp_path: Path) -> None:
     make_corpus(tmp_path, train_clips=480, val_clips=48, test_clips=0, seed=21, workers=2)
     config_path = Path(__file__).resolve().parents[1] / "configs" / "tiny.yaml"
     overrides = [f"data.video_dir={tmp_path / 'videos'}", f"data.csv_path={tmp_path / 'sentences.csv'}",
-                 f"data.prepared_dir={tmp_path / 'prepared'}", "training.total_steps=420", "training.val_every_epochs=100",
+                 f"data.prepared_dir={tmp_path / 'prepared'}", "training.total_steps=420", "training.checkpoints.val_every_epochs=100",
                  f"training.runs_dir={tmp_path / 'runs'}"]
     from isltk.config import load_config
 
@@ -262,10 +262,10 @@ def test_fp16_under_fsdp_uses_the_sharded_grad_scaler() -> None:
 
     from isltk.training.step import StepSettings, make_grad_scaler
 
-    fp16 = StepSettings(torch.float16, True, 0.1, 0.0, 1.0)
+    fp16 = StepSettings(torch.float16, True, 0.1, 1.0)
     assert isinstance(make_grad_scaler(fp16, torch.device("cuda"), sharded=True), ShardedGradScaler)
     assert not isinstance(make_grad_scaler(fp16, torch.device("cuda"), sharded=False), ShardedGradScaler)
-    bf16 = StepSettings(torch.bfloat16, False, 0.1, 0.0, 1.0)
+    bf16 = StepSettings(torch.bfloat16, False, 0.1, 1.0)
     assert not make_grad_scaler(bf16, torch.device("cpu"), sharded=True).is_enabled()
 
 

@@ -147,7 +147,7 @@ def run_sign_labels(config: Config, records: list[dict[str, Any]] | None = None)
     """The labels `train` uses for this config: none when every gloss-loss weight is 0. `records`: the manifest
     when the caller holds it (prepare, which has just written it), so it is not read again."""
     t = config.training
-    if max(t.gloss_loss_weight, t.frame_gloss_loss_weight, t.memory_gloss_loss_weight) <= 0:
+    if not t.gloss_losses.active():
         return SignLabels("none", None)
     if records is None:
         return load_sign_labels(config.data.prepared_dir, t.supervision)

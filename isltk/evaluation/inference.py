@@ -108,7 +108,7 @@ def load_translator(path: Path, device: str = "auto") -> LoadedTranslator:
         raise CheckpointError(f"{folder}: weights do not fit the stored model shape ({str(exc).splitlines()[0]})") from None
     chosen = pick_device(device, setting="--device")
     config = validate_config(meta.config, str(folder / "meta.json"))
-    ctc_classes = meta.gloss_vocab if meta.model_config.temporal_gloss_head and meta.model_config.ordered_glosses else []
+    ctc_classes = meta.gloss_vocab if "temporal" in meta.model_config.gloss_heads and meta.model_config.ordered_glosses else []
     return LoadedTranslator(model.to(chosen).eval(), vocab, config, folder, chosen, ctc_classes, meta.supervision)
 
 

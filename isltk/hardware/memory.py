@@ -23,7 +23,7 @@ import torch
 
 from isltk.config import TrainingConfig
 from isltk.models.translator import ModelConfig, SignTranslator, example_batch
-from isltk.training.optim import parameter_groups
+from isltk.training.optim import build_optimizer
 from isltk.training.step import StepSettings, backward, clip_gradients, forward_objective, optimizer_step
 
 CATEGORIES = ("parameters", "gradients", "optimizer", "activations")
@@ -88,7 +88,7 @@ def trace_phases(model_cfg: ModelConfig, batch: int, frames: int, amp: bool, gra
     with FakeTensorMode(allow_non_fake_inputs=True):
         model.to_empty(device="cpu")  # fake CPU tensors: shapes and dtypes, no memory
         model.set_grad_checkpointing(grad_checkpointing)
-        optimizer = torch.optim.AdamW(parameter_groups(model, training), foreach=True)
+        optimizer = build_optimizer(model, training.optimizer, torch.device("cpu"), foreach=True)
         video, mask, tokens = example_batch(model_cfg, batch, frames, length)
 
         # bf16 and fp16 hold the same bytes; the fp16 grad scaler adds no tensors worth counting

@@ -51,7 +51,7 @@ def probe_batch(config: Config, batch: int, checkpointing: bool, model_cfg: Mode
     try:
         model = SignTranslator(model_cfg).to(device)
         model.set_grad_checkpointing(checkpointing)
-        optimizer = build_optimizer(model, config.training, device)
+        optimizer = build_optimizer(model, config.training.optimizer, device)
         scaler = torch.amp.GradScaler("cuda") if settings.needs_scaler else None
         frames, length = length_plan(config).memory_frames, config.decoder.max_length
         video, mask, tokens = example_batch(model_cfg, batch, frames, length, device)

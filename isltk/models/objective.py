@@ -9,7 +9,8 @@ The trainer, the memory trace (`hardware/memory.py`) and the GPU probe (`hardwar
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
@@ -20,19 +21,16 @@ from isltk.models.translator import PAD_ID, TranslatorOutput
 
 @dataclass
 class Objective:
-    total: torch.Tensor  # summed translation loss + weight x summed gloss loss: normalise by the token count
+    total: torch.Tensor  # summed translation loss + the weighted summed gloss losses: normalise by the token count
     translation: torch.Tensor  # summed translation cross-entropy (nats)
     tokens: torch.Tensor  # target tokens counted
-    gloss: torch.Tensor | None  # summed temporal gloss loss (CTC, or multiple-instance for pseudo-glosses; nats), or None
-    frame_gloss: torch.Tensor | None = None  # summed per-frame (multiple-instance) gloss loss (nats), or None
-    memory_gloss: torch.Tensor | None = None  # summed per-memory-token (multiple-instance) gloss loss (nats), or None
+    glosses: dict[str, torch.Tensor] = field(default_factory=dict)  # summed gloss loss per head in use (nats)
 
 
-def gloss_ctc(output: TranslatorOutput, glosses: torch.Tensor, gloss_lengths: torch.Tensor) -> torch.Tensor:
+def gloss_ctc(step_logits: torch.Tensor, step_mask: torch.Tensor, glosses: torch.Tensor, gloss_lengths: torch.Tensor) -> torch.Tensor:
     """Summed CTC loss (blank = 0) of the clips that have glosses; clips without any contribute nothing."""
-    assert output.gloss_logits is not None
-    log_probs = output.gloss_logits.float().log_softmax(-1).transpose(0, 1)  # (T', B, G)
-    input_lengths = output.feature_mask.sum(1)
+    log_probs = step_logits.float().log_softmax(-1).transpose(0, 1)  # (T', B, G)
+    input_lengths = step_mask.sum(1)
     per_clip = F.ctc_loss(log_probs, glosses, input_lengths, gloss_lengths, blank=0, reduction="none", zero_infinity=True)
     return (per_clip * (gloss_lengths > 0)).sum()
 
@@ -54,20 +52,17 @@ def gloss_mil(step_logits: torch.Tensor, step_mask: torch.Tensor, glosses: torch
 
 
 def objective(output: TranslatorOutput, tokens: torch.Tensor, label_smoothing: float, glosses: torch.Tensor | None = None,
-              gloss_lengths: torch.Tensor | None = None, gloss_weight: float = 0.0, frame_gloss_weight: float = 0.0,
-              memory_gloss_weight: float = 0.0) -> Objective:
+              gloss_lengths: torch.Tensor | None = None, gloss_weights: Mapping[str, float] | None = None) -> Objective:
+    """The summed losses of a teacher-forced forward: translation, plus each gloss head's loss weighted by
+    `gloss_weights` (training.gloss_losses; a head without a weight above 0 adds nothing)."""
     translation, count = sequence_loss(output.logits, tokens[:, 1:], PAD_ID, label_smoothing)
-    gloss = frame_gloss = memory_gloss = None
-    has_glosses = glosses is not None and gloss_lengths is not None
-    if output.gloss_logits is not None and has_glosses and gloss_weight > 0:
-        gloss = (gloss_ctc(output, glosses, gloss_lengths) if output.ordered_glosses
-                 else gloss_mil(output.gloss_logits, output.feature_mask, glosses, gloss_lengths))
-    if output.frame_gloss_logits is not None and output.frame_mask is not None and has_glosses and frame_gloss_weight > 0:
-        frame_gloss = gloss_mil(output.frame_gloss_logits, output.frame_mask, glosses, gloss_lengths)
-    if output.memory_gloss_logits is not None and output.memory_mask is not None and has_glosses and memory_gloss_weight > 0:
-        memory_gloss = gloss_mil(output.memory_gloss_logits, output.memory_mask, glosses, gloss_lengths)
-    total = translation
-    for loss, weight in ((gloss, gloss_weight), (frame_gloss, frame_gloss_weight), (memory_gloss, memory_gloss_weight)):
-        if loss is not None:
-            total = total + weight * loss
-    return Objective(total, translation, count, gloss, frame_gloss, memory_gloss)
+    total, terms = translation, {}
+    if glosses is not None and gloss_lengths is not None:
+        for name, (logits, mask) in output.glosses.items():
+            weight = (gloss_weights or {}).get(name, 0.0)
+            if weight <= 0:
+                continue
+            ctc = name == "temporal" and output.ordered_glosses
+            terms[name] = (gloss_ctc if ctc else gloss_mil)(logits, mask, glosses, gloss_lengths)
+            total = total + weight * terms[name]
+    return Objective(total, translation, count, terms)

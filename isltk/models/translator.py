@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import NamedTuple
 
 import torch
-from pydantic import Field
+from pydantic import Field, field_validator
 from torch import nn
 
-from isltk.config import Config, DecoderConfig, EncoderConfig, StrictModel, TemporalConfig
+from isltk.config import GLOSS_HEADS, Config, DecoderConfig, EncoderConfig, StrictModel, TemporalConfig
 from isltk.data.tokens import BOS_ID, EOS_ID, PAD_ID, UNK_ID  # noqa: F401 (the model speaks these ids)
 from isltk.models.decoder import SentenceDecoder
 from isltk.models.encoder import VideoEncoder, load_pretrained
@@ -32,13 +32,19 @@ class ModelConfig(StrictModel):
     image_size: int = Field(ge=8)
     vocab_size: int = Field(ge=5)
     gloss_vocab_size: int = Field(0, ge=0, description="classes of the gloss heads (glosses or pseudo-glosses); 0 = none")
-    temporal_gloss_head: bool = Field(False, description="a gloss head over the temporal features")
+    gloss_heads: tuple[str, ...] = Field((), description="the gloss heads (training.gloss_losses above 0), in GLOSS_HEADS order")
     ordered_glosses: bool = Field(True, description="the labels follow signing order (real glosses): the temporal head "
                                   "learns by CTC; pseudo-glosses (English order) by the multiple-instance loss")
-    frame_gloss_head: bool = Field(False, description="a gloss head on each frame's features (multiple-instance loss)")
-    memory_gloss_head: bool = Field(False, description="a gloss head on the decoder's memory tokens (multiple-instance loss)")
     pixel_mean: tuple[float, float, float] = IMAGENET_MEAN  # resolved at training time, so translate uses the same
     pixel_std: tuple[float, float, float] = IMAGENET_STD
+
+    @field_validator("gloss_heads")
+    @classmethod
+    def _known_heads(cls, heads: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = set(heads) - set(GLOSS_HEADS)
+        if unknown:
+            raise ValueError(f"unknown gloss heads {sorted(unknown)}; known: {', '.join(GLOSS_HEADS)}")
+        return heads
 
     @classmethod
     def from_config(cls, config: Config, vocab_size: int, gloss_vocab_size: int, ordered_glosses: bool = True) -> ModelConfig:
@@ -46,13 +52,11 @@ class ModelConfig(StrictModel):
 
         `gloss_vocab_size` counts the run's sign labels (0: none); `ordered_glosses` says whether they follow
         signing order (real glosses), which CTC needs."""
-        t, labels = config.training, bool(gloss_vocab_size)
-        temporal, frame, memory = (labels and w > 0 for w in (t.gloss_loss_weight, t.frame_gloss_loss_weight, t.memory_gloss_loss_weight))
+        heads = tuple(name for name in GLOSS_HEADS if name in config.training.gloss_losses.active()) if gloss_vocab_size else ()
         mean, std = pixel_normalization(config.encoder)
         return cls(encoder=config.encoder, temporal=config.temporal, decoder=config.decoder,
-                   image_size=config.data.image_size, vocab_size=vocab_size,
-                   gloss_vocab_size=gloss_vocab_size if temporal or frame or memory else 0, temporal_gloss_head=temporal,
-                   ordered_glosses=ordered_glosses, frame_gloss_head=frame, memory_gloss_head=memory, pixel_mean=mean, pixel_std=std)
+                   image_size=config.data.image_size, vocab_size=vocab_size, gloss_vocab_size=gloss_vocab_size if heads else 0,
+                   gloss_heads=heads, ordered_glosses=ordered_glosses, pixel_mean=mean, pixel_std=std)
 
 
 def pixel_normalization(encoder: EncoderConfig) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
@@ -73,15 +77,15 @@ def collapse_ctc(best_path: list[int], blank: int = 0) -> list[int]:
     return [c for t, c in enumerate(best_path) if c != blank and (t == 0 or best_path[t - 1] != c)]
 
 
+class GlossLogits(NamedTuple):
+    logits: torch.Tensor  # (B, S, G) per step (frame, temporal step or memory token); class 0 = CTC blank
+    mask: torch.Tensor  # (B, S) valid steps
+
+
 class TranslatorOutput(NamedTuple):
     logits: torch.Tensor  # (B, L, V) next-token logits
-    gloss_logits: torch.Tensor | None  # (B, T', G) per temporal step, CTC blank = 0; None without a gloss head
-    feature_mask: torch.Tensor  # (B, T') valid temporal steps
-    ordered_glosses: bool = True  # gloss_logits learn by CTC (real glosses), else by the multiple-instance loss
-    frame_gloss_logits: torch.Tensor | None = None  # (B, T, G) per input frame, from the frame features alone
-    frame_mask: torch.Tensor | None = None  # (B, T) valid frames
-    memory_gloss_logits: torch.Tensor | None = None  # (B, M, G) per decoder memory token
-    memory_mask: torch.Tensor | None = None  # (B, M) valid memory tokens
+    glosses: dict[str, GlossLogits]  # per gloss head in use (GLOSS_HEADS order); empty without one
+    ordered_glosses: bool = True  # the temporal head learns by CTC (real glosses), else by the multiple-instance loss
 
 
 class SignTranslator(nn.Module):
@@ -92,18 +96,17 @@ class SignTranslator(nn.Module):
         self.temporal = DenseTemporalBlocks(self.encoder.out_dim, cfg.temporal)
         self.pooling = DenseTemporalAttentionPooling(self.temporal.out_dim, cfg.decoder.hidden_dim, cfg.temporal)
         self.decoder = SentenceDecoder(cfg.decoder, cfg.vocab_size, PAD_ID)
-        # Sign recognition on the temporal features: rewards the video encoder directly, so it learns
-        # signs before the decoder settles into the language prior (Camgoz et al. 2020's joint CTC).
-        # Without glosses, the same head learns the sentence's pseudo-glosses by the multiple-instance loss.
-        self.gloss_head = nn.Linear(self.temporal.out_dim, cfg.gloss_vocab_size) if cfg.temporal_gloss_head else None
-        # The same glosses read from each frame alone: the shortest path from a sign's label to the ViT, so a
-        # hand shape is learnt as fast as a frame classifier learns it, not through the temporal blocks and decoder.
-        self.frame_gloss_head = nn.Linear(self.encoder.out_dim, cfg.gloss_vocab_size) if cfg.frame_gloss_head else None
-        # And from the memory the decoder reads: a held hand shape the frames tell apart was found washed out by
-        # the temporal blocks and pooling (README, "Learning realistic signing"), where only the decoder's
-        # next-word loss, a few tokens per greeting, asked to keep it. Measured: it raised test BLEU-4 on both
-        # corpora, but did not make the memory keep the forehead greeting pair on corpus seed 0.
-        self.memory_gloss_head = nn.Linear(cfg.decoder.hidden_dim, cfg.gloss_vocab_size) if cfg.memory_gloss_head else None
+        # One linear gloss head per training.gloss_losses term, on the features it names:
+        # - temporal: sign recognition on the temporal features rewards the video encoder directly, so it learns
+        #   signs before the decoder settles into the language prior (Camgoz et al. 2020's joint CTC); without
+        #   glosses the same head learns the sentence's pseudo-glosses by the multiple-instance loss.
+        # - frame: the same labels read from each frame alone, the shortest path from a sign's label to the ViT,
+        #   so a hand shape is learnt as fast as a frame classifier learns it.
+        # - memory: from the memory the decoder reads: a held hand shape the frames tell apart was found washed
+        #   out by the temporal blocks and pooling, where only a few next-word tokens asked to keep it; measured,
+        #   it raised test BLEU-4 on both corpora (docs/experiments/learning.md).
+        widths = {"temporal": self.temporal.out_dim, "frame": self.encoder.out_dim, "memory": cfg.decoder.hidden_dim}
+        self.gloss_heads = nn.ModuleDict({name: nn.Linear(widths[name], cfg.gloss_vocab_size) for name in cfg.gloss_heads})
         self.register_buffer("mean", torch.tensor(cfg.pixel_mean).view(1, 1, 3, 1, 1) * 255, persistent=False)
         self.register_buffer("std", torch.tensor(cfg.pixel_std).view(1, 1, 3, 1, 1) * 255, persistent=False)
 
@@ -132,7 +135,7 @@ class SignTranslator(nn.Module):
         return features, *self.temporal(features, frame_mask, keep)
 
     def motion_keep(self, batch: int, device: torch.device, p: float) -> torch.Tensor | None:
-        """Motion dropout (`training.motion_dropout` = p; in training mode only): (B,) 1 for clips that keep their
+        """Motion dropout (`training.augmentation.motion_dropout` = p; in training mode only): (B,) 1 for clips that keep their
         motion inputs, 0 for clips shown without them. A sentence clip without motion still tells its signs frame
         by frame, so it teaches the model to read hand shape and place from appearance — the only thing a held
         sign offers. An augmentation, not part of the model's shape: the trainer's step passes it."""
@@ -149,11 +152,9 @@ class SignTranslator(nn.Module):
         """Teacher-forced logits for tokens[:, :-1] predicting tokens[:, 1:], and gloss logits if any."""
         frame_features, features, mask = self._encode(frames, frame_mask, motion_dropout)
         memory, memory_mask = self.pooling(features, mask)
-        gloss_logits = self.gloss_head(features) if self.gloss_head is not None else None
-        frame_logits = self.frame_gloss_head(frame_features) if self.frame_gloss_head is not None else None
-        memory_logits = self.memory_gloss_head(memory) if self.memory_gloss_head is not None else None
-        return TranslatorOutput(self.decoder(tokens[:, :-1], memory, memory_mask), gloss_logits, mask, self.cfg.ordered_glosses,
-                                frame_logits, frame_mask, memory_logits, memory_mask)
+        steps = {"temporal": (features, mask), "frame": (frame_features, frame_mask), "memory": (memory, memory_mask)}
+        glosses = {name: GlossLogits(head(steps[name][0]), steps[name][1]) for name, head in self.gloss_heads.items()}
+        return TranslatorOutput(self.decoder(tokens[:, :-1], memory, memory_mask), glosses, self.cfg.ordered_glosses)
 
     @torch.no_grad()
     def translate(self, frames: torch.Tensor, frame_mask: torch.Tensor, beam_size: int = 1, alpha: float = 1.0,
@@ -175,9 +176,9 @@ class SignTranslator(nn.Module):
     def recognize_glosses(self, features: torch.Tensor, mask: torch.Tensor) -> list[list[int]]:
         """Greedy CTC decoding of the gloss head on temporal features: best class per step, repeats merged,
         blanks (0) dropped. Empty lists without a gloss head."""
-        if self.gloss_head is None or not self.cfg.ordered_glosses:
+        if "temporal" not in self.gloss_heads or not self.cfg.ordered_glosses:
             return [[] for _ in range(features.shape[0])]
-        best = self.gloss_head(features).argmax(-1).masked_fill(~mask, 0).tolist()
+        best = self.gloss_heads["temporal"](features).argmax(-1).masked_fill(~mask, 0).tolist()
         return [collapse_ctc(row) for row in best]
 
     def set_grad_checkpointing(self, enable: bool = True) -> None:

@@ -45,7 +45,8 @@ MARKER = "COMMITTED"
 PREFIX = "ckpt-"
 # 2: meta.json always holds `vocabulary` and `gloss_vocab`; state.pt's RNG is a list, one per rank.
 # 3: meta.json holds `supervision` (glosses / pseudo_glosses / none); the model config says which gloss heads.
-CHECKPOINT_FORMAT = 3
+# 4: the gloss heads are one mapping (model config `gloss_heads`, weights `gloss_heads.<name>.*`).
+CHECKPOINT_FORMAT = 4
 LOW_SPACE_BYTES = 256 * 2**20  # a failed save with less free space than this is called a full disk
 
 

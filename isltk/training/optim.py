@@ -9,11 +9,11 @@ import torch
 from torch import nn
 from torch.optim.lr_scheduler import LambdaLR
 
-from isltk.config import TrainingConfig
+from isltk.config import OptimizerConfig
 from isltk.training.distributed import unwrap
 
 
-def parameter_groups(model: nn.Module, cfg: TrainingConfig) -> list[dict]:
+def parameter_groups(model: nn.Module, cfg: OptimizerConfig) -> list[dict]:
     skip = model.no_weight_decay() if hasattr(model, "no_weight_decay") else set()
     groups: dict[tuple[str, bool], list[nn.Parameter]] = {}
     for name, parameter in model.named_parameters():
@@ -28,9 +28,13 @@ def parameter_groups(model: nn.Module, cfg: TrainingConfig) -> list[dict]:
     return out
 
 
-def build_optimizer(model: nn.Module, cfg: TrainingConfig, device: torch.device) -> torch.optim.Optimizer:
-    # fused AdamW: one kernel for all parameters on CUDA (no per-tensor launches)
-    return torch.optim.AdamW(parameter_groups(unwrap(model), cfg), betas=(0.9, 0.98), eps=1e-8, fused=device.type == "cuda")
+def build_optimizer(model: nn.Module, cfg: OptimizerConfig, device: torch.device, foreach: bool = False) -> torch.optim.Optimizer:
+    """The training optimizer: fused AdamW on CUDA (one kernel for all parameters, no per-tensor launches).
+    `foreach`: the multi-tensor path instead, whose temporary copies of the moments make it the upper bound
+    the memory trace plans with (hardware/memory.py, run on the CPU, where fused kernels are not traced)."""
+    fused = device.type == "cuda" and not foreach
+    return torch.optim.AdamW(parameter_groups(unwrap(model), cfg), betas=(0.9, 0.98), eps=1e-8, fused=fused,
+                             foreach=True if foreach else None)
 
 
 def lr_factor(step: int, warmup_steps: int, total_steps: int) -> float:
@@ -44,7 +48,7 @@ def lr_factor(step: int, warmup_steps: int, total_steps: int) -> float:
     return 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
-def build_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainingConfig, total_steps: int, start_step: int = 0) -> LambdaLR:
+def build_scheduler(optimizer: torch.optim.Optimizer, cfg: OptimizerConfig, total_steps: int, start_step: int = 0) -> LambdaLR:
     """Warmup + cosine over the param groups' configured lrs; `start_step` > 0 continues a resumed run there."""
     for group in optimizer.param_groups:
         group.setdefault("initial_lr", group["lr"])  # a resumed optimizer already holds the configured base lr
@@ -52,7 +56,7 @@ def build_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainingConfig, total
     return LambdaLR(optimizer, lambda step: lr_factor(step, cfg.warmup_steps, total_steps), last_epoch=start_step - 1)
 
 
-def apply_settings(optimizer: torch.optim.Optimizer, model: nn.Module, cfg: TrainingConfig) -> list[str]:
+def apply_settings(optimizer: torch.optim.Optimizer, model: nn.Module, cfg: OptimizerConfig) -> list[str]:
     """Set the config's lr and weight decay on a restored optimizer's groups (its moments are kept); returns what
     changed, e.g. ['rest: lr 0.001 -> 0.0001'], so a resumed run says it follows the new settings."""
     changes = []

@@ -8,7 +8,8 @@ same label smoothing, the same gloss loss, the same autocast dtype and grad scal
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import torch
 
@@ -23,10 +24,8 @@ class StepSettings:
     amp_dtype: torch.dtype | None  # autocast dtype; None = fp32
     needs_scaler: bool  # fp16 needs a GradScaler
     label_smoothing: float
-    gloss_weight: float
     max_grad_norm: float
-    frame_gloss_weight: float = 0.0
-    memory_gloss_weight: float = 0.0
+    gloss_weights: Mapping[str, float] = field(default_factory=dict)  # training.gloss_losses in use, by head
     motion_dropout: float = 0.0  # an augmentation the forward pass applies (SignTranslator.motion_keep)
 
     @classmethod
@@ -38,8 +37,8 @@ class StepSettings:
                       needs_scaler: bool) -> StepSettings:
         """The step of these training settings at a given precision: the memory trace plans a GPU's step on
         the CPU, where `from_config` would pick fp32."""
-        return cls(amp_dtype, needs_scaler, label_smoothing, training.gloss_loss_weight, training.max_grad_norm,
-                   training.frame_gloss_loss_weight, training.memory_gloss_loss_weight, training.motion_dropout)
+        return cls(amp_dtype, needs_scaler, label_smoothing, training.optimizer.max_grad_norm, training.gloss_losses.active(),
+                   training.augmentation.motion_dropout)
 
 
 def amp_settings(cfg: Config, device: torch.device) -> tuple[torch.dtype | None, bool]:
@@ -76,8 +75,7 @@ def forward_objective(model: torch.nn.Module, frames: torch.Tensor, mask: torch.
     `frames` are model inputs (normalised frames or cached features, see SignTranslator.model_input)."""
     with autocast(frames.device.type, settings.amp_dtype):
         output = model(frames, mask, tokens, settings.motion_dropout)
-    return objective(output, tokens, settings.label_smoothing, glosses, gloss_lengths, settings.gloss_weight,
-                     settings.frame_gloss_weight, settings.memory_gloss_weight)
+    return objective(output, tokens, settings.label_smoothing, glosses, gloss_lengths, settings.gloss_weights)
 
 
 def backward(result: Objective, normaliser: torch.Tensor | float, scaler: torch.amp.GradScaler | None) -> None:

@@ -27,7 +27,7 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader
 
-from isltk.config import Config
+from isltk.config import Config, validate_config
 from isltk.data import cache
 from isltk.data.dataset import (
     Augment,
@@ -151,8 +151,7 @@ class Callbacks:
 def describe_supervision(labels: SignLabels, model_cfg: ModelConfig) -> str:
     """Which labels train the encoder and through which losses (what `train` prints)."""
     temporal = "temporal CTC" if model_cfg.ordered_glosses else "temporal multiple-instance"
-    losses = [name for name, on in ((temporal, model_cfg.temporal_gloss_head), ("frame", model_cfg.frame_gloss_head),
-                                    ("memory", model_cfg.memory_gloss_head)) if on]
+    losses = [temporal if name == "temporal" else name for name in model_cfg.gloss_heads]
     if labels.kind == "none" or not losses:
         return "none (translation loss only)"
     return f"{labels.describe()}: {' + '.join(losses)} gloss losses"
@@ -219,10 +218,11 @@ class Trainer:
         self.step_settings = StepSettings.from_config(cfg, self.device)
         self.model: torch.nn.Module = wrap_model(model, self.info, t.distributed, self.device,
                                                  find_unused=cfg.encoder.freeze_epochs != 0, amp_dtype=self.step_settings.amp_dtype)
-        self.optimizer = build_optimizer(self.model, t, self.device)
+        self.optimizer = build_optimizer(self.model, t.optimizer, self.device)
         frames = None if cfg.data.time_based else cfg.data.num_frames
-        jitter = t.temporal_jitter and (cfg.data.time_based or cfg.data.stored_frames > cfg.data.num_frames)
-        augment = Augment(frames, jitter, t.spatial_jitter_px, t.color_jitter, t.scale_jitter)
+        a = t.augmentation
+        jitter = a.temporal_jitter and (cfg.data.time_based or cfg.data.stored_frames > cfg.data.num_frames)
+        augment = Augment(frames, jitter, a.spatial_jitter_px, a.color_jitter, a.scale_jitter)
         self.train_set = PreparedClips(cfg.data.prepared_dir, "train", self.vocab, augment, cfg.decoder.max_length, t.seed,
                                        self.labels, features_dir)
         self.val_set = PreparedClips(cfg.data.prepared_dir, "val", self.vocab, Augment(frames), cfg.decoder.max_length,
@@ -235,7 +235,7 @@ class Trainer:
                                            lengths=lengths, max_frames=t.max_frames_per_batch if lengths else 0)
         self.steps_per_epoch = self.sampler.batches_per_epoch() // t.grad_accum_steps
         self.total_steps = t.total_steps or self.steps_per_epoch * t.num_epochs
-        self.scheduler = build_scheduler(self.optimizer, t, self.total_steps)
+        self.scheduler = build_scheduler(self.optimizer, t.optimizer, self.total_steps)
         self.scaler = make_grad_scaler(self.step_settings, self.device, self.info.enabled and t.distributed == "fsdp")
         self.state = TrainState()
         self.resume_changes: list[str] = []  # optimisation settings a resumed run changed (it follows them)
@@ -262,11 +262,13 @@ class Trainer:
         parts.scheduler = None  # the schedule follows the current config (below), not the saved one
         ckpt.restore_training(path, parts)
         self.state = TrainState(**meta["train_state"])
-        t, saved_training = self.cfg.training, meta["config"].get("training", {})
-        self.resume_changes = apply_settings(self.optimizer, self.model, t)
-        self.resume_changes += [f"{key} {saved_training[key]} -> {getattr(t, key)}" for key in ("total_steps", "warmup_steps", "num_epochs")
-                                if key in saved_training and saved_training[key] != getattr(t, key)]
-        self.scheduler = build_scheduler(self.optimizer, t, self.total_steps, start_step=self.state.step)
+        t = self.cfg.training
+        saved = validate_config(meta["config"], str(path / "meta.json")).training
+        self.resume_changes = apply_settings(self.optimizer, self.model, t.optimizer)
+        self.resume_changes += [f"{name} {old} -> {new}" for name, old, new in (
+            ("total_steps", saved.total_steps, t.total_steps), ("num_epochs", saved.num_epochs, t.num_epochs),
+            ("warmup_steps", saved.optimizer.warmup_steps, t.optimizer.warmup_steps)) if old != new]
+        self.scheduler = build_scheduler(self.optimizer, t.optimizer, self.total_steps, start_step=self.state.step)
 
     def _parts(self) -> ckpt.TrainingParts:
         return ckpt.TrainingParts(self.model, self.optimizer, self.scheduler, self.scaler, self.info, self.cfg.training.distributed)
@@ -275,14 +277,14 @@ class Trainer:
     def save(self) -> Path | None:
         meta = ckpt.training_meta(self.cfg, self.model_cfg, self.vocab, asdict(self.state), self.info.world,
                                   self.labels)
-        path = ckpt.save_training(self.ckpt_dir, self.state.step, self._parts(), meta, self.cfg.training.keep_checkpoints)
+        path = ckpt.save_training(self.ckpt_dir, self.state.step, self._parts(), meta, self.cfg.training.checkpoints.keep)
         barrier(self.info)
         return path
 
     # -- the step -----------------------------------------------------------------------------------
     def train_step(self, group: list[dict[str, torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
         """One optimizer step over `group` micro-batches; returns (mean translation loss per token, grad norm,
-        the gloss losses in use, each the mean per clip: `gloss_loss` (CTC), `frame_gloss_loss`, `memory_gloss_loss`)."""
+        the gloss losses in use, each the mean per clip: `temporal_gloss_loss`, `frame_gloss_loss`, `memory_gloss_loss`)."""
         self.model.train()
         core = unwrap(self.model)
         local_tokens = sum(int((b["tokens"][:, 1:] != PAD_ID).sum()) for b in group)
@@ -299,10 +301,8 @@ class Trainer:
                 # sum over tokens / global token count (x world: DDP averages gradients over ranks)
                 backward(result, total_tokens / self.info.world, self.scaler if self.scaler.is_enabled() else None)
             loss_sum = loss_sum + result.translation.detach()
-            for name, term in (("gloss_loss", result.gloss), ("frame_gloss_loss", result.frame_gloss),
-                               ("memory_gloss_loss", result.memory_gloss)):
-                if term is not None:
-                    gloss_sums[name] = term.detach() + gloss_sums.get(name, 0)
+            for name, term in result.glosses.items():
+                gloss_sums[f"{name}_gloss_loss"] = term.detach() + gloss_sums.get(f"{name}_gloss_loss", 0)
         scaler = self.scaler if self.scaler.is_enabled() else None
         grad_norm = clip_gradients(self.model, self.optimizer, scaler, self.step_settings.max_grad_norm)
         mean_loss = all_reduce_sum(loss_sum, self.info) / total_tokens
@@ -312,8 +312,8 @@ class Trainer:
             what = "loss" if not bool(torch.isfinite(mean_loss)) else "gradient norm"
             raise NonFiniteLossError(
                 f"step {self.state.step + 1} (epoch {self.state.epoch + 1}): {what} is {float(mean_loss if what == 'loss' else grad_norm)}; "
-                "stopped before the optimizer step, weights unchanged. Try lower training.encoder_lr / training.learning_rate "
-                "(e.g. halve them) or lower training.max_grad_norm (e.g. 0.3); resume from the last checkpoint with --resume auto"
+                "stopped before the optimizer step, weights unchanged. Try lower training.optimizer.encoder_lr / learning_rate "
+                "(e.g. halve them) or lower training.optimizer.max_grad_norm (e.g. 0.3); resume from the last checkpoint with --resume auto"
             )
         optimizer_step(self.optimizer, scaler)
         self.scheduler.step()
@@ -428,7 +428,7 @@ class Trainer:
                     if self.callbacks.on_step:
                         self.callbacks.on_step(info)
                     window_start, window_clips = time.perf_counter(), 0
-                if t.checkpoint_every_steps and state.step % t.checkpoint_every_steps == 0:
+                if t.checkpoints.every_steps and state.step % t.checkpoints.every_steps == 0:
                     result.last_checkpoint = self.save()
                 signum = self._should_stop()
                 if signum:
@@ -438,7 +438,7 @@ class Trainer:
                     return self._finish(result)
             state.epoch += 1
             state.batch_in_epoch = 0
-            if state.epoch % t.val_every_epochs == 0 or state.epoch == t.num_epochs:
+            if state.epoch % t.checkpoints.val_every_epochs == 0 or state.epoch == t.num_epochs:
                 if self._validate_and_track(result):
                     result.stopped_early = True
                     return self._finish(result)
@@ -459,14 +459,15 @@ class Trainer:
         if self.info.is_main and metrics:
             if improved and result.last_checkpoint is not None:
                 ckpt.mark_best(self.ckpt_dir, result.last_checkpoint, metrics["bleu4"])
-                ckpt.prune(self.ckpt_dir, t.keep_checkpoints)
+                ckpt.prune(self.ckpt_dir, t.checkpoints.keep)
             epoch = state.epoch + (state.batch_in_epoch > 0)  # epochs begun, so a stop at an epoch's last step says so
             self.log.write("val", state.step, epoch=epoch, loss=metrics["loss"], bleu4=metrics["bleu4"])
             self.log.plot()
             if self.callbacks.on_validation:
                 self.callbacks.on_validation(ValidationInfo(epoch, state.step, metrics["loss"], metrics["bleu4"], improved,
                                                             metrics["examples"]))
-        stop = bool(t.early_stopping_patience) and state.validations_without_gain >= t.early_stopping_patience
+        patience = t.checkpoints.early_stopping_patience
+        stop = bool(patience) and state.validations_without_gain >= patience
         if self.info.enabled:
             flag = torch.tensor(float(stop), device=self.device)
             dist.broadcast(flag, src=0)
