@@ -8,8 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from isltk.config import Config, deep_merge, validate_config
+from isltk.models.presets import preset_model_config
+from isltk.models.translator import SignTranslator
 from isltk.synth.encode import ffmpeg_executable, write_video_ffmpeg
 
 
@@ -105,3 +108,19 @@ def video_dir(tmp_path: Path) -> Path:
     folder = tmp_path / "videos"
     folder.mkdir()
     return folder
+
+
+def tiny_model(seed: int = 0, **decoder) -> SignTranslator:
+    """The tiny preset in eval mode, seeded (decoder settings overridable)."""
+    torch.manual_seed(seed)
+    cfg = preset_model_config("tiny", vocab_size=20)
+    if decoder:
+        cfg = cfg.model_copy(update={"decoder": cfg.decoder.model_copy(update=decoder)})
+    return SignTranslator(cfg).eval()
+
+
+def clip_batch(batch: int, frames: int, size: int = 48, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Random (already normalised) clips of `frames` frames, every frame valid."""
+    generator = torch.Generator().manual_seed(seed)
+    video = torch.randn(batch, frames, 3, size, size, generator=generator)
+    return video, torch.ones(batch, frames, dtype=torch.bool)
