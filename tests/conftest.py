@@ -103,6 +103,13 @@ def prepared_corpus(root: Path, seed: int, train_clips: int = 24, val_clips: int
     return root
 
 
+@pytest.fixture(scope="session")
+def simple_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One prepared simple-style corpus for the whole session (the trainer and evaluation tests read it; a test
+    that changes a cache or a CSV makes its own)."""
+    return prepared_corpus(tmp_path_factory.mktemp("simple"), seed=11, test_clips=6)
+
+
 @pytest.fixture
 def video_dir(tmp_path: Path) -> Path:
     folder = tmp_path / "videos"

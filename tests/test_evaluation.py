@@ -21,16 +21,16 @@ from isltk.evaluation.inference import load_translator
 from isltk.metrics import rouge_l
 from isltk.training import run_folder
 from isltk.training.trainer import Trainer
-from tests.conftest import micro_config, prepared_corpus
+from tests.conftest import micro_config
 
 runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = prepared_corpus(tmp_path_factory.mktemp("eval"), seed=13, test_clips=6)
-    Trainer(micro_config(root, root / "runs", num_epochs=2), root / "runs" / "r1").fit()
-    return root / "runs" / "r1"
+def run_dir(simple_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    runs = tmp_path_factory.mktemp("eval-runs")
+    Trainer(micro_config(simple_corpus, runs, num_epochs=2), runs / "r1").fit()
+    return runs / "r1"
 
 
 def test_scores_equal_sacrebleu_cli_on_written_files(run_dir: Path, tmp_path: Path) -> None:

@@ -20,12 +20,12 @@ from isltk.synth.simple import make_corpus
 from isltk.training import checkpoint as ckpt
 from isltk.training import run_folder
 from isltk.training.trainer import NonFiniteLossError, Trainer
-from tests.conftest import MICRO, micro_config, prepared_corpus
+from tests.conftest import MICRO, micro_config
 
 
 @pytest.fixture(scope="module")
-def corpus_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return prepared_corpus(tmp_path_factory.mktemp("train"), seed=11)
+def corpus_dir(simple_corpus: Path) -> Path:
+    return simple_corpus
 
 
 def write_yaml(cfg, path: Path) -> Path:
