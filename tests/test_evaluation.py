@@ -10,6 +10,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pytest
 import torch
 from typer.testing import CliRunner
@@ -27,8 +28,9 @@ runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def run_dir(simple_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    runs = tmp_path_factory.mktemp("eval-runs")
+def run_dir(simple_corpus: Path) -> Path:
+    """A run beside the shared corpus (tests find its videos and CSV two folders up)."""
+    runs = simple_corpus / "eval-runs"
     Trainer(micro_config(simple_corpus, runs, num_epochs=2), runs / "r1").fit()
     return runs / "r1"
 
@@ -111,7 +113,25 @@ def test_translate_good_corrupt_and_mixed(run_dir: Path, tmp_path: Path) -> None
     rows = [json.loads(line) for line in mixed.stdout.splitlines()]
     assert [r["id"] for r in rows] == ["test_00000", "broken", "test_00001", "test_00002"]
     assert "error" in rows[1] and all(r["text"] and r["seconds"] > 0 for r in rows[:1] + rows[2:])
-    assert "broken.mp4" in mixed.stderr
+    assert "broken.mp4" in mixed.stderr and all(r["warning"] == "" for r in rows[:1] + rows[2:])
+
+
+def test_translate_warns_about_a_clip_with_no_signing(run_dir: Path, tmp_path: Path) -> None:
+    """A test pattern gets a sentence all the same; the warning says it looks like nothing validated."""
+    from isltk.synth.encode import write_video_ffmpeg
+
+    bars = np.zeros((24, 64, 64, 3), np.uint8)
+    for i, colour in enumerate([(255, 255, 255), (255, 255, 0), (0, 255, 255), (0, 255, 0), (255, 0, 255), (255, 0, 0)]):
+        bars[:, :, i * 10:(i + 1) * 10 + 4] = colour
+    write_video_ffmpeg(tmp_path / "bars.mp4", bars, 12)
+    good = run_dir.parents[1] / "videos" / "test_00000.mp4"
+    result = runner.invoke(app, ["translate", str(good), str(tmp_path / "bars.mp4"), "--checkpoint", str(run_dir), "--json"])
+    assert result.exit_code == 0, result.output
+    rows = {r["id"]: r for r in map(json.loads, result.stdout.splitlines())}
+    assert rows["test_00000"]["warning"] == "" and rows["bars"]["text"]
+    assert rows["bars"]["warning"].startswith("unlike the clips this model was validated on")
+    text = runner.invoke(app, ["translate", str(tmp_path / "bars.mp4"), "--checkpoint", str(run_dir)])
+    assert text.exit_code == 0 and "warning:" in text.stderr and "bars.mp4" in text.stderr
 
 
 def test_translate_defaults_to_best_of_latest_run(run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

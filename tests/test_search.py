@@ -64,3 +64,25 @@ def test_translations_never_contain_pad_bos_or_unk() -> None:
     assert {0, 1, 2} & set(greedy_search(prefers_specials, memory, mask, BOS_ID, EOS_ID, 8)[0].tokens)  # unmasked, it would
 
 
+
+
+def test_no_word_three_times_in_a_row_and_no_three_words_twice() -> None:
+    """A clip unlike the training data made the model repeat one word up to the length limit."""
+    from isltk.models.search import no_degenerate_repetition
+
+    def repeats_forever(tokens: torch.Tensor, memory: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        logits = torch.full((tokens.shape[0], tokens.shape[1], 7), -5.0)
+        logits[..., 4] = 5.0  # "tomorrow", always the most likely
+        logits[..., 5] = 1.0
+        logits[..., EOS_ID] = 2.0 if tokens.shape[1] > 4 else -5.0
+        return logits
+
+    memory, mask = torch.zeros(2, 1, 4), torch.ones(2, 1, dtype=torch.bool)
+    assert greedy_search(repeats_forever, memory, mask, BOS_ID, EOS_ID, 10)[0].tokens == [4] * 9  # unguarded
+    step = no_degenerate_repetition(repeats_forever)
+    assert greedy_search(step, memory, mask, BOS_ID, EOS_ID, 10)[0].tokens == [4, 4, 5, 4, 4]  # then EOS wins
+    assert beam_search(step, memory, mask, BOS_ID, EOS_ID, 10, 3, 0.0)[0][0].tokens[:3] == [4, 4, 5]
+    from isltk.models.search import _repeating_tokens
+
+    assert _repeating_tokens([[4, 4], [4, 5], [7, 4, 4, 7, 4]], 2, 3) == [{4}, set(), {4}]  # "7 4 4" would come again
+    assert _repeating_tokens([[6, 7, 8, 6, 7]], 2, 3) == [{8}]

@@ -21,7 +21,7 @@ def translate(
     config: Annotated[Path | None, typer.Option("--config", "-c", help="Config whose training.runs_dir holds the runs.")] = None,
     beam: Annotated[int | None, typer.Option(min=1, help="Beam size (default: the checkpoint's inference.beam_size).")] = None,
     alpha: Annotated[float | None, typer.Option(min=0.0, help="Length penalty alpha (default: inference.length_penalty).")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON line per clip: id, path, text, score (log-probability; length-normalised with beam > 1), seconds per clip.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON line per clip: id, path, text, score (log-probability; length-normalised with beam > 1), seconds per clip, warning (empty, or why the clip looks unlike the validation clips).")] = False,
     batch_size: Annotated[int, typer.Option(min=1, help="Clips decoded together.")] = 8,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
 ) -> None:
@@ -56,8 +56,11 @@ def translate(
                 continue
             if as_json:
                 typer.echo(json.dumps({"id": result.path.stem, "path": str(result.path), "text": result.text,
-                                       "score": round(result.score, 4), "seconds": round(result.seconds, 4)}))
-            else:
-                stdout.print(f"{result.path.name}\t{result.text}" if len(paths) > 1 else result.text, highlight=False)
+                                       "score": round(result.score, 4), "seconds": round(result.seconds, 4),
+                                       "warning": result.warning}))
+                continue
+            stdout.print(f"{result.path.name}\t{result.text}" if len(paths) > 1 else result.text, highlight=False)
+            if result.warning:
+                stderr.print(f"[yellow]warning:[/] {result.path}: {result.warning}", highlight=False)
     if failed:
         raise typer.Exit(1)

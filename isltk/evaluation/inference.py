@@ -19,6 +19,7 @@ from isltk.data.dataset import Augment, PreparedClips, collate, frame_indices, s
 from isltk.data.video import FrameSampling, VideoDecodeError, decode_video
 from isltk.data.vocab import TextVocabulary
 from isltk.errors import CheckpointError, DataError
+from isltk.models.familiarity import Familiarity, clip_vectors
 from isltk.models.translator import SignTranslator
 from isltk.training import checkpoint as ckpt
 from isltk.training.distributed import pick_device
@@ -34,6 +35,7 @@ class LoadedTranslator:
     device: torch.device
     gloss_vocab: list[str] = field(default_factory=list)  # the CTC head's classes; [] without one
     supervision: str = "none"  # what trained the gloss heads: glosses, pseudo_glosses or none
+    familiarity: Familiarity | None = None  # how far a clip may lie from the validation clips before a warning
 
     @cached_property
     def amp_dtype(self) -> torch.dtype | None:
@@ -109,7 +111,8 @@ def load_translator(path: Path, device: str = "auto") -> LoadedTranslator:
     chosen = pick_device(device, setting="--device")
     config = validate_config(meta.config, str(folder / "meta.json"))
     ctc_classes = meta.gloss_vocab if "temporal" in meta.model_config.gloss_heads and meta.model_config.ordered_glosses else []
-    return LoadedTranslator(model.to(chosen).eval(), vocab, config, folder, chosen, ctc_classes, meta.supervision)
+    return LoadedTranslator(model.to(chosen).eval(), vocab, config, folder, chosen, ctc_classes, meta.supervision,
+                            meta.familiarity)
 
 
 @dataclass
@@ -117,6 +120,7 @@ class Decoded:
     text: str  # normalised like the manifest's text_norm (what the learning test and validation compare)
     display: str  # ordinary text, as a user reads it and as evaluate scores it
     score: float
+    warning: str = ""  # the clip lies far from the validation clips (isltk.models.familiarity); "" otherwise
 
 
 def decoded(vocab: TextVocabulary, ids: list[int], score: float) -> Decoded:
@@ -124,10 +128,16 @@ def decoded(vocab: TextVocabulary, ids: list[int], score: float) -> Decoded:
 
 
 def decode_batch(loaded: LoadedTranslator, frames: torch.Tensor, mask: torch.Tensor, beam: int, alpha: float) -> list[Decoded]:
+    """Translate a batch of clips; each clip far from the validation clips carries a warning."""
     model = loaded.model
     with torch.no_grad(), autocast(loaded.device.type, loaded.amp_dtype):
-        hyps = model.translate(model.normalize(frames.to(loaded.device)), mask.to(loaded.device), beam_size=beam, alpha=alpha)
-    return [decoded(loaded.vocab, h.tokens, h.score) for h in hyps]
+        memory, memory_mask = model.forward_features(model.normalize(frames.to(loaded.device)), mask.to(loaded.device))
+        hyps = model.translate_memory(memory, memory_mask, beam_size=beam, alpha=alpha)
+    out = [decoded(loaded.vocab, h.tokens, h.score) for h in hyps]
+    if loaded.familiarity is not None:
+        for result, distance in zip(out, loaded.familiarity.distance(clip_vectors(memory, memory_mask)), strict=True):
+            result.warning = loaded.familiarity.warning(distance)
+    return out
 
 
 @dataclass
@@ -192,6 +202,7 @@ class ClipTranslation:
     score: float = 0.0
     seconds: float = 0.0
     error: str = ""
+    warning: str = ""  # the clip lies far from what the model was validated on
 
 
 def clip_frames(loaded: LoadedTranslator, path: Path) -> np.ndarray:
@@ -218,7 +229,7 @@ def translate_clips(loaded: LoadedTranslator, paths: list[Path], beam: int, alph
                              for _, f in ready])  # clips of different lengths, padded and masked
             frames, mask = batch["frames"], batch["frame_mask"]
             for (i, _), out in zip(ready, decode_batch(loaded, frames, mask, beam, alpha), strict=True):
-                results[i].text, results[i].score = out.display, out.score
+                results[i].text, results[i].score, results[i].warning = out.display, out.score, out.warning
         seconds = (time.perf_counter() - began) / len(chunk)
         for result in results:
             result.seconds = seconds

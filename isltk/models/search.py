@@ -31,6 +31,44 @@ def never_emit(step: StepFn, banned: Sequence[int]) -> StepFn:
     return masked
 
 
+MAX_RUN = 2  # the same word at most twice in a row ("very very"); a third is degenerate repetition
+NO_REPEAT_NGRAM = 3  # no three-word sequence twice in one sentence
+
+
+def no_degenerate_repetition(step: StepFn, max_run: int = MAX_RUN, ngram: int = NO_REPEAT_NGRAM) -> StepFn:
+    """The same step, unable to emit a token a (max_run + 1)-th time in a row or to complete an `ngram` the
+    sentence already holds (fairseq's no_repeat_ngram). A model shown a clip unlike its training data (a black
+    frame, a still image, a test pattern) tends to repeat one word or one pair until the length limit
+    ("Tomorrow tomorrow tomorrow ...", "tomorrow want tomorrow want ..."); cut off, it must say something else
+    or stop."""
+    def masked(tokens: torch.Tensor, memory: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        logits = step(tokens, memory, mask)
+        banned = _repeating_tokens(tokens[:, 1:].tolist(), max_run, ngram)  # without BOS
+        if not any(banned):
+            return logits
+        logits = logits.clone()
+        for row, ids in enumerate(banned):
+            if ids:
+                logits[row, -1, list(ids)] = float("-inf")
+        return logits
+
+    return masked
+
+
+def _repeating_tokens(prefixes: list[list[int]], max_run: int, ngram: int) -> list[set[int]]:
+    """Per prefix, the next tokens that would make a run longer than max_run or repeat an n-gram."""
+    out = []
+    for prefix in prefixes:
+        banned: set[int] = set()
+        if len(prefix) >= max_run and len(set(prefix[-max_run:])) == 1:
+            banned.add(prefix[-1])
+        if len(prefix) >= ngram:
+            head = tuple(prefix[-(ngram - 1):])
+            banned.update(prefix[i + ngram - 1] for i in range(len(prefix) - ngram + 1) if tuple(prefix[i:i + ngram - 1]) == head)
+        out.append(banned)
+    return out
+
+
 def length_penalty(length: int, alpha: float) -> float:
     return ((5.0 + length) / 6.0) ** alpha
 

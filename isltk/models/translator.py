@@ -16,7 +16,7 @@ from isltk.config import GLOSS_HEADS, Config, DecoderConfig, EncoderConfig, Stri
 from isltk.data.tokens import BOS_ID, EOS_ID, PAD_ID, UNK_ID  # noqa: F401 (the model speaks these ids)
 from isltk.models.decoder import SentenceDecoder
 from isltk.models.encoder import VideoEncoder, load_pretrained
-from isltk.models.search import Hypothesis, beam_search, greedy_search, never_emit
+from isltk.models.search import Hypothesis, beam_search, greedy_search, never_emit, no_degenerate_repetition
 from isltk.models.temporal import DenseTemporalAttentionPooling, DenseTemporalBlocks
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -166,7 +166,7 @@ class SignTranslator(nn.Module):
                          max_length: int | None = None) -> list[Hypothesis]:
         """Decode already-encoded clips: validation scores and decodes one encoding, a beam sweep reuses it."""
         max_length = max_length or self.cfg.decoder.max_length
-        step = never_emit(self.decoder, (PAD_ID, UNK_ID, BOS_ID))
+        step = no_degenerate_repetition(never_emit(self.decoder, (PAD_ID, UNK_ID, BOS_ID)))
         if beam_size == 1:
             return greedy_search(step, memory, memory_mask, BOS_ID, EOS_ID, max_length)
         nbest = beam_search(step, memory, memory_mask, BOS_ID, EOS_ID, max_length, beam_size, alpha)

@@ -37,6 +37,7 @@ from isltk.data.supervision import SignLabels
 from isltk.data.vocab import TextVocabulary, vocabulary_from_json
 from isltk.errors import CheckpointError
 from isltk.fsutil import atomic_write_json, fsync_dir
+from isltk.models.familiarity import Familiarity
 from isltk.models.translator import ModelConfig
 from isltk.training import run_folder
 from isltk.training.distributed import DistInfo, unwrap
@@ -45,7 +46,8 @@ MARKER = "COMMITTED"
 PREFIX = "ckpt-"
 # 2: meta.json always holds `vocabulary` and `gloss_vocab`; state.pt's RNG is a list, one per rank.
 # 3: meta.json holds `supervision` (glosses / pseudo_glosses / none); the model config says which gloss heads.
-# 4: the gloss heads are one mapping (model config `gloss_heads`, weights `gloss_heads.<name>.*`).
+# 4: the gloss heads are one mapping (model config `gloss_heads`, weights `gloss_heads.<name>.*`); meta.json holds
+#    `familiarity` (the validation clips' memory statistics, or null).
 CHECKPOINT_FORMAT = 4
 LOW_SPACE_BYTES = 256 * 2**20  # a failed save with less free space than this is called a full disk
 
@@ -196,19 +198,22 @@ class ModelMeta:
     config: dict[str, Any]
     gloss_vocab: list[str]  # the gloss heads' classes (index 0 = blank); empty without gloss heads
     supervision: str  # what trained the gloss heads: "glosses", "pseudo_glosses" or "none"
+    familiarity: Familiarity | None = None  # the validation clips' memory statistics; None before a validation
 
 
 def training_meta(config: Config, model_config: ModelConfig, vocab: TextVocabulary, train_state: dict[str, Any],
-                  world_size: int, labels: SignLabels | None = None) -> dict[str, Any]:
+                  world_size: int, labels: SignLabels | None = None, familiarity: Familiarity | None = None) -> dict[str, Any]:
     """`vocab` lists the tokens (any reader can name the outputs); `vocabulary` is the whole vocabulary as
     vocab.json holds it (a subword tokenizer included), so a checkpoint alone turns ids back into text.
     `supervision` and `gloss_vocab` record the sign labels the gloss heads learnt (glosses or pseudo-glosses).
-    The data paths are stored absolute, so evaluate and report find the cache from any working folder."""
+    The data paths are stored absolute, so evaluate and report find the cache from any working folder.
+    `familiarity`: the last validation's memory statistics (isltk.models.familiarity), None before one."""
     stored = config_to_dict(config)
     stored["data"].update({key: str(Path(stored["data"][key]).resolve()) for key in ("video_dir", "csv_path", "prepared_dir")})
     return {"config": stored, "model_config": model_config.model_dump(mode="json"), "vocab": list(vocab.tokens),
             "vocabulary": vocab.to_json(), "supervision": labels.kind if labels else "none",
-            "gloss_vocab": labels.names if labels else [], "train_state": train_state, "world_size": world_size}
+            "gloss_vocab": labels.names if labels else [], "train_state": train_state, "world_size": world_size,
+            "familiarity": familiarity.to_dict() if familiarity else None}
 
 
 def read_model_meta(path: Path) -> ModelMeta:
@@ -217,7 +222,8 @@ def read_model_meta(path: Path) -> ModelMeta:
     if model_config.vocab_size != len(meta["vocab"]):
         raise CheckpointError(f"{path}: vocabulary has {len(meta['vocab'])} words but the model expects {model_config.vocab_size}")
     vocab = vocabulary_from_json(meta["vocabulary"], f"{path}: meta.json")
-    return ModelMeta(model_config, vocab, meta["config"], list(meta["gloss_vocab"]), meta["supervision"])
+    return ModelMeta(model_config, vocab, meta["config"], list(meta["gloss_vocab"]), meta["supervision"],
+                     Familiarity.from_dict(meta["familiarity"]))
 
 
 def capture_rng() -> dict[str, Any]:

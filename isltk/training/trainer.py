@@ -44,6 +44,7 @@ from isltk.errors import CheckpointError, IsltkError
 from isltk.fsutil import FolderLock
 from isltk.metrics import bleu
 from isltk.models.decoder import sequence_loss
+from isltk.models.familiarity import Familiarity, clip_vectors
 from isltk.models.spec import VocabularySizes, model_config
 from isltk.models.translator import PAD_ID, ModelConfig, SignTranslator, build_model
 from isltk.training import checkpoint as ckpt
@@ -239,6 +240,7 @@ class Trainer:
         self.scaler = make_grad_scaler(self.step_settings, self.device, self.info.enabled and t.distributed == "fsdp")
         self.state = TrainState()
         self.resume_changes: list[str] = []  # optimisation settings a resumed run changed (it follows them)
+        self.familiarity: Familiarity | None = None  # the last validation's memory statistics (translate's warning)
         if resume_path is not None:
             self._load(resume_path)
 
@@ -262,6 +264,7 @@ class Trainer:
         parts.scheduler = None  # the schedule follows the current config (below), not the saved one
         ckpt.restore_training(path, parts)
         self.state = TrainState(**meta["train_state"])
+        self.familiarity = Familiarity.from_dict(meta.get("familiarity"))
         t = self.cfg.training
         saved = validate_config(meta["config"], str(path / "meta.json")).training
         self.resume_changes = apply_settings(self.optimizer, self.model, t.optimizer)
@@ -276,7 +279,7 @@ class Trainer:
     # -- checkpoints --------------------------------------------------------------------------------
     def save(self) -> Path | None:
         meta = ckpt.training_meta(self.cfg, self.model_cfg, self.vocab, asdict(self.state), self.info.world,
-                                  self.labels)
+                                  self.labels, self.familiarity)
         path = ckpt.save_training(self.ckpt_dir, self.state.step, self._parts(), meta, self.cfg.training.checkpoints.keep)
         barrier(self.info)
         return path
@@ -336,7 +339,7 @@ class Trainer:
             core.eval()
             if sharded:
                 core.unshard()  # type: ignore[operator]  # decoding calls submodules directly, not the root forward
-            hypotheses, loss_sum, tokens_total = [], 0.0, 0
+            hypotheses, loss_sum, tokens_total, vectors = [], 0.0, 0, []
             for batch in sequential_loader(self.val_set, self.cfg.training.batch_size):
                 frames = core.model_input(batch["frames"].to(self.device))
                 mask, tokens = batch["frame_mask"].to(self.device), batch["tokens"].to(self.device)
@@ -344,11 +347,13 @@ class Trainer:
                     memory, memory_mask = core.forward_features(frames, mask)
                     summed, count = sequence_loss(core.decoder(tokens[:, :-1], memory, memory_mask), tokens[:, 1:], PAD_ID, 0.0)
                     hyps = core.translate_memory(memory, memory_mask, beam_size=1)
+                vectors.append(clip_vectors(memory, memory_mask).cpu())
                 loss_sum, tokens_total = loss_sum + float(summed), tokens_total + int(count)
                 hypotheses += [self.vocab.normalized_text(h.tokens) for h in hyps]
             if sharded:
                 core.reshard()  # type: ignore[operator]
             if self.info.is_main:
+                self.familiarity = Familiarity.fit(torch.cat(vectors))
                 references = [r["text_norm"] for r in self.val_set.records]
                 result = {"loss": loss_sum / max(1, tokens_total), "bleu4": bleu(hypotheses, references).value,
                           "examples": list(zip(references[:3], hypotheses[:3], strict=True))}
