@@ -10,7 +10,8 @@ gpu_check.md to --out (default: $OUT when set, else ./gpu-check).
 Parts: the machine (GPU, memory, driver, torch, CUDA); check-hardware's traced prediction against real
 steps (`--probe`: allocator peak + memory outside it, the largest batch by bisection) for the `base` and
 `dense_vit` presets; the dense ViT's training step (clips/s, TFLOP/s, MFU against the catalogue's dense
-bf16 peak) plain, with activation checkpointing and with torch.compile; the frozen-feature path's speed-up.
+bf16 peak) plain, with activation checkpointing and with torch.compile; the frozen-feature path's speed-up;
+the translation throughput of evaluate/translate's decoding (beam 1 and 4, bf16 autocast; bench_inference.py).
 """
 
 from __future__ import annotations
@@ -99,6 +100,15 @@ def frozen_row(preset: str, steps: int, limit_s: float) -> dict:
     return {"reason": "ran past its time limit" if code is None else f"exit {code}: {out.strip()[-300:]}", "seconds": round(seconds, 1)}
 
 
+def inference_row(preset: str, dry: bool, limit_s: float) -> dict:
+    sizes = ["--batch", "2", "--frames", "4", "--repeats", "1", "--vocab", "50"] if dry else ["--batch", "16", "--frames", "16"]
+    code, out, seconds = run_part([sys.executable, "benchmarks/bench_inference.py", "--preset", preset, *sizes], limit_s)
+    rates = dict(re.findall(r"^beam (\d+): ([\d.]+) clips/s", out, re.MULTILINE))
+    if {"1", "4"} <= set(rates):
+        return {"beam1_clips_per_s": float(rates["1"]), "beam4_clips_per_s": float(rates["4"]), "seconds": round(seconds, 1)}
+    return {"reason": "ran past its time limit" if code is None else f"exit {code}: {out.strip()[-300:]}", "seconds": round(seconds, 1)}
+
+
 def markdown(results: dict) -> str:
     env = results["machine"]
     lines = [f"# GPU check ({'dry run, CPU' if results['dry'] else env.get('gpu')})", "",
@@ -139,8 +149,8 @@ def main() -> None:
                 continue
             parts[f"training step, {large}, {name}"] = train_row(large, [f"training.batch_size={batch}", *extra], steps, limit)
         parts[f"frozen-feature speed-up, {small}"] = frozen_row(small, steps, limit)
-    for name in ("evaluate/translate clips/s (beam 1 and 4)", "levers on/off (fused AdamW, SDPA, channels-last, pinned copies)"):
-        parts[name] = {"reason": "not measured by this script yet"}
+        parts[f"evaluate/translate clips/s, {large} (beam 1 and 4)"] = inference_row(large, dry, limit)
+    parts["levers on/off (fused AdamW, SDPA, channels-last, pinned copies)"] = {"reason": "not measured by this script yet"}
     results = {"dry": dry, "machine": machine, "parts": parts}
     (args.out / "gpu_check.json").write_text(json.dumps(results, indent=1) + "\n")
     (args.out / "gpu_check.md").write_text(markdown(results))

@@ -27,6 +27,7 @@ SMOKE = {
                                  "--set", "training.batch_size=2"], "total"),
     "bench_hand_shape.py": (["--steps", "2", "--seeds", "0", "--variants", ""], "forehead pair"),
     "bench_learning.py": (["--out", "{tmp}", "--clips", "6", "2", "4", "--no-glosses", *LEARNING_SETS], "validation BLEU-4 by step"),
+    "bench_inference.py": (["--preset", "tiny", "--batch", "2", "--frames", "4", "--repeats", "1", "--vocab", "50"], "beam 4 / beam 1"),
     "bench_loader.py": (["--clips", "2", "--copies", "16", "--cache", "{tmp}"], "loader / on-the-fly"),
     "bench_prepare.py": (["--clips", "2", "--workers", "1", "--cache", "{tmp}"], "prepare speed-up over naive"),
     "bench_report.py": (["--clips", "8", "--image-size", "32", "--frames", "4"], "frame strips for"),

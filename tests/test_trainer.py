@@ -56,6 +56,18 @@ def test_resume_mid_epoch_matches_uninterrupted_run(corpus_dir: Path, tmp_path: 
     assert a[-1] == pytest.approx(b[-1], abs=1e-6) and len(b) == 10
 
 
+def test_a_run_stopped_before_naming_its_best_names_one_after_resume(corpus_dir: Path, tmp_path: Path) -> None:
+    """Killed between saving a validated checkpoint and writing best.json: a resumed validation that only ties
+    the stored best BLEU must still name a best checkpoint (it used to leave the run without one)."""
+    from isltk.training.checkpoint import best_checkpoint
+
+    Trainer(micro_config(corpus_dir, tmp_path, max_steps=6), tmp_path / "run").fit()
+    checkpoints = tmp_path / "run" / "checkpoints"
+    (checkpoints / run_folder.BEST_FILE).unlink()
+    result = Trainer(micro_config(corpus_dir, tmp_path, max_steps=12), tmp_path / "run", resume="auto").fit()
+    assert result.state.step == 12 and best_checkpoint(checkpoints) is not None
+
+
 def test_resume_follows_a_changed_learning_rate_and_says_so(corpus_dir: Path, tmp_path: Path) -> None:
     from isltk.training.optim import lr_factor
 

@@ -264,6 +264,10 @@ class Trainer:
         parts.scheduler = None  # the schedule follows the current config (below), not the saved one
         ckpt.restore_training(path, parts)
         self.state = TrainState(**meta["train_state"])
+        if ckpt.best_checkpoint(self.ckpt_dir) is None:
+            # stopped between saving a validated checkpoint and naming it best: the next validation that
+            # matches the stored best would not count as a gain, and the run would never name a best at all
+            self.state.best_bleu = -1.0
         self.familiarity = Familiarity.from_dict(meta.get("familiarity"))
         t = self.cfg.training
         saved = validate_config(meta["config"], str(path / "meta.json")).training
