@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Callable
@@ -74,6 +75,16 @@ class FolderLock:
         self._handle.truncate()
         self._handle.write(f"isltk {what} (pid {os.getpid()})\n")
         self._handle.flush()
+
+    def release_and_remove_if_unused(self) -> None:
+        """Release, and delete the folder when nothing but the lock file is in it (a command that failed before
+        writing anything leaves no empty folder behind; a folder with any other file is kept as it is)."""
+        self.release()
+        folder = Path(self._handle.name).parent
+        if {p.name for p in folder.iterdir()} <= {LOCK_FILE}:
+            (folder / LOCK_FILE).unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                folder.rmdir()
 
     def release(self) -> None:
         if not self._handle.closed:

@@ -304,6 +304,15 @@ def test_a_run_folder_is_never_started_over_nor_shared(corpus_dir: Path, tmp_pat
             Trainer(micro_config(corpus_dir, tmp_path, max_steps=2), tmp_path / "busy")
     finally:
         holder.release()
+    missing = micro_config(corpus_dir, tmp_path, max_steps=2)
+    missing.data.prepared_dir = tmp_path / "not-prepared"
+    with pytest.raises(IsltkError):
+        Trainer(missing, tmp_path / "new-run")  # fails before training: the folder it made is gone again
+    assert not (tmp_path / "new-run").exists()
+    (tmp_path / "mine").mkdir()
+    with pytest.raises(IsltkError):
+        Trainer(missing, tmp_path / "mine")
+    assert (tmp_path / "mine").is_dir()  # a folder the user made is never deleted
 
 
 def test_loader_workers_survive_opencv_work_in_the_parent(corpus_dir: Path, tmp_path: Path) -> None:

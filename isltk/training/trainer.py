@@ -168,11 +168,17 @@ class Trainer:
             keep_freed_memory()
         self.callbacks = (callbacks or Callbacks()) if self.info.is_main else Callbacks()  # only rank 0 reports
         self.run_dir, resume_path = self._resolve_run(run_dir, resume)
+        made_run_dir = not self.run_dir.exists()
         self._lock = self._claim_run(resume)
         self.log = MetricsLog(self.run_dir, enabled=self.info.is_main)
         self.ckpt_dir = run_folder.checkpoints_dir(self.run_dir)
         self._stop_signal = 0
-        self._setup(resume_path)
+        try:
+            self._setup(resume_path)
+        except BaseException:
+            if self._lock is not None:  # e.g. no prepared cache: a folder this call made is not left behind empty
+                self._lock.release_and_remove_if_unused() if made_run_dir else self._lock.release()
+            raise
 
     # -- setup ------------------------------------------------------------------------------------
     def _resolve_run(self, run_dir: Path | None, resume: str | None) -> tuple[Path, Path | None]:
