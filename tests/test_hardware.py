@@ -1,4 +1,5 @@
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -119,3 +120,15 @@ def test_epoch_time_counts_the_recomputed_forward_of_activation_checkpointing() 
     ratio = est.epoch_hours(gpu, 1000, checkpointing=True) / est.epoch_hours(gpu, 1000)
     # a training step is ~3 forwards' worth (backward ~2x forward); checkpointing runs one forward more: ~4/3
     assert ratio == pytest.approx(4 / 3, rel=0.06)
+
+
+def test_piped_check_hardware_prints_whole_tables(tmp_path: Path) -> None:
+    """Into a pipe or a file, rich assumed 80 columns and cut table cells short with '…'."""
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "isltk", "check-hardware", "--config", "configs/signing.yaml",
+                             "--set", f"data.prepared_dir={tmp_path / 'none'}"], capture_output=True, text=True,
+                            env={k: v for k, v in os.environ.items() if k != "COLUMNS"}, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "…" not in result.stdout and "RTX-3090" in result.stdout

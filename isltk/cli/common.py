@@ -17,8 +17,20 @@ from isltk.errors import IsltkError
 
 DEBUG_ENV_VAR = "ISLTK_DEBUG"
 
-stdout = Console()
-stderr = Console(stderr=True)
+PIPED_WIDTH = 10_000  # columns when writing to a file or a pipe: no table cut short with "…", no line wrapped
+
+
+def console(to_stderr: bool = False) -> Console:
+    """A rich console; piped or redirected, as wide as any line, so a table or a sentence reaches a file whole
+    (rich assumes 80 columns there)."""
+    out = Console(stderr=to_stderr)
+    if not out.is_terminal:
+        out.width = PIPED_WIDTH
+    return out
+
+
+stdout = console()
+stderr = console(to_stderr=True)
 
 ConfigOption = Annotated[
     Path | None,
