@@ -118,3 +118,14 @@ def test_phoenix_glosses_train_the_ctc_head_and_evaluate_reports_gloss_wer(tmp_p
     assert set(loaded.gloss_vocab) >= {"REGEN", "SONNE", "WIND", "NORD", "SUED"}
     scores = {s.name: s for s in evaluate_split(loaded, "test", 1, 1.0, tmp_path / "eval").scores}
     assert 0.0 <= scores["gloss WER"].value <= 200.0 and "levenshtein" in scores["gloss WER"].signature
+
+
+def test_a_csv_name_finds_its_file_whatever_its_unicode_form(tmp_path: Path, video_dir: Path) -> None:
+    """"café" in the CSV (composed, NFC) names a file stored decomposed (NFD), as macOS writes names."""
+    import unicodedata
+
+    stored = unicodedata.normalize("NFD", "café.mp4")
+    (video_dir / stored).write_bytes(b"x")
+    write_csv(tmp_path / "s.csv", ["video", "text"], [[unicodedata.normalize("NFC", "café.mp4"), "Coffee."]])
+    rows, rejects, _ = read_rows(small_config(tmp_path, csv_path=tmp_path / "s.csv").data)
+    assert not rejects and rows[0].source.name == stored and rows[0].source.is_file()

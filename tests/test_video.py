@@ -129,3 +129,11 @@ def test_time_based_sampling_follows_the_clip_duration(video_dir: Path) -> None:
     assert len(decode_video(path, FrameSampling(fps=50), 32).frames) == 40  # never more than the clip has
     assert len(decode_video(path, FrameSampling(fps=5, min_frames=12), 32).frames) == 12  # a short clip is stretched
     assert len(decode_video(path, FrameSampling(fps=25, max_frames=10), 32).frames) == 10  # a long one sampled down
+
+
+def test_a_folder_named_like_a_video_is_called_a_folder(tmp_path: Path) -> None:
+    (tmp_path / "x.mp4").mkdir()
+    with pytest.raises(VideoDecodeError, match="a folder, not a video file"):
+        decode_video(tmp_path / "x.mp4", 8, 32)
+    with pytest.raises(VideoDecodeError, match="file not found"):
+        decode_video(tmp_path / "y.mp4", 8, 32)

@@ -17,6 +17,7 @@ import csv
 import glob
 import os
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -127,7 +128,14 @@ def _inside(video_dir: Path, relative: str) -> Path | None:
     """
     root = Path(os.path.abspath(video_dir))
     candidate = Path(os.path.normpath(root / relative))
-    return candidate if candidate.is_relative_to(root) and not Path(relative).is_absolute() else None
+    if not candidate.is_relative_to(root) or Path(relative).is_absolute():
+        return None
+    if not candidate.exists():  # "café" typed in the CSV (NFC) vs a file name stored decomposed (NFD, macOS)
+        for form in ("NFC", "NFD"):
+            variant = Path(os.path.normpath(root / unicodedata.normalize(form, relative)))
+            if variant.exists():
+                return variant
+    return candidate
 
 
 def read_rows(data: DataConfig) -> tuple[list[SourceRow], list[RowReject], str]:

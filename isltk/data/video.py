@@ -231,6 +231,8 @@ def decode_video(
 ) -> DecodedClip:
     """Decode `path` into a fixed count of frames or by time; raises VideoDecodeError with a reason for bad files."""
     sampling = as_sampling(frames)
+    if path.is_dir():
+        raise VideoDecodeError("a folder, not a video file")
     if not path.is_file():
         raise VideoDecodeError("file not found")
     if path.stat().st_size == 0:
