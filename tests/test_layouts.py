@@ -129,3 +129,11 @@ def test_a_csv_name_finds_its_file_whatever_its_unicode_form(tmp_path: Path, vid
     write_csv(tmp_path / "s.csv", ["video", "text"], [[unicodedata.normalize("NFC", "café.mp4"), "Coffee."]])
     rows, rejects, _ = read_rows(small_config(tmp_path, csv_path=tmp_path / "s.csv").data)
     assert not rejects and rows[0].source.name == stored and rows[0].source.is_file()
+
+
+def test_rejects_name_the_physical_line_of_their_row(tmp_path: Path, video_dir: Path) -> None:
+    """A quoted sentence over two lines and a blank line: the rows below are not at their record numbers."""
+    (tmp_path / "s.csv").write_text('video,text\none.mp4,"Hello,\nthere."\n\ntwo.mp4,\nthree.mp4,Bye\n', encoding="utf-8")
+    rows, rejects, _ = read_rows(small_config(tmp_path, csv_path=tmp_path / "s.csv").data)
+    assert [(r.clip_id, r.line) for r in rows] == [("one", 2), ("three", 6)]
+    assert [(r.reason, r.line) for r in rejects] == [("empty text", 5)]

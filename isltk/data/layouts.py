@@ -52,7 +52,9 @@ class RowReject:
     line: int
 
 
-def _read_table(path: Path, delimiter: str) -> tuple[list[str], list[dict[str, str]]]:
+def _read_table(path: Path, delimiter: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    """(header, [(the physical line a record starts on, the record)]): a quoted field may span lines, so a
+    record's number is not its line in an editor."""
     if not path.is_file():
         raise DataError(f"{path}: CSV not found (set data.csv_path)")
     try:
@@ -60,7 +62,10 @@ def _read_table(path: Path, delimiter: str) -> tuple[list[str], list[dict[str, s
             reader = csv.DictReader(handle, delimiter=delimiter)
             header = [name.strip() for name in (reader.fieldnames or [])]
             reader.fieldnames = header
-            rows = list(reader)
+            rows = []
+            for record in reader:  # line_num: the record's last line; its quoted fields hold the line breaks before
+                breaks = sum(value.count("\n") for value in record.values() if isinstance(value, str))
+                rows.append((reader.line_num - breaks, record))
     except UnicodeDecodeError as exc:
         raise DataError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); save the CSV as UTF-8") from None
     except csv.Error as exc:
@@ -188,7 +193,7 @@ def _tabular_rows(data: DataConfig, layout: str) -> list[RawRow]:
             _require(data.csv_path, header, (data.video_column, data.text_column))
         video_column, text_column = columns or (data.video_column, data.text_column)
         has_split = data.split_column in header
-        for line, row in enumerate(table, start=2):
+        for line, row in table:
             video = (row.get(video_column) or "").strip()
             if video and not Path(video).suffix and not (data.video_dir / video).exists():
                 video += data.video_extension  # ids given without extension
@@ -199,7 +204,7 @@ def _tabular_rows(data: DataConfig, layout: str) -> list[RawRow]:
     else:  # isign / isltranslate
         _require(data.csv_path, header, ID_COLUMNS)
         has_split = data.split_column in header
-        for line, row in enumerate(table, start=2):
+        for line, row in table:
             uid = (row.get("uid") or "").strip()
             split = _split_value(row.get(data.split_column)) if has_split else None
             out.append((uid, uid + data.video_extension if uid else "", row.get("text") or "", split, line, False, ""))
@@ -223,7 +228,7 @@ def _phoenix_rows(data: DataConfig) -> list[RawRow]:
     for path, split in _phoenix_files(data.csv_path):
         header, table = _read_table(path, "|")
         _require(path, header, ("name", "video", "translation"))
-        for line, row in enumerate(table, start=2):
+        for line, row in table:
             name = (row.get("name") or "").strip()
             pattern = _phoenix_pattern(data.video_dir, (row.get("video") or "").strip(), split)
             out.append((name, pattern, row.get("translation") or "", split, line, True, row.get("orth") or ""))
