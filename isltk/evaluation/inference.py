@@ -95,6 +95,21 @@ def _refuse_pickles(path: Path) -> None:
     raise CheckpointError(f"{path}: not an isltk checkpoint (expected a ckpt-XXXXXXXX folder with model.safetensors)")
 
 
+def weight_mismatch(expected: dict[str, torch.Tensor], found: dict[str, torch.Tensor], shown: int = 3) -> str:
+    """What keeps `found` from loading into a model whose state is `expected`, said in one line ("" when it fits):
+    how many weights are missing, unexpected or of another shape, with the first few names."""
+    def some(names: list[str]) -> str:
+        return ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
+
+    missing = sorted(set(expected) - set(found))
+    unexpected = sorted(set(found) - set(expected))
+    reshaped = [f"{k} {tuple(found[k].shape)} for {tuple(expected[k].shape)}" for k in sorted(set(found) & set(expected))
+                if found[k].shape != expected[k].shape]
+    parts = [f"{len(names)} {what}: {some(names)}" for what, names in
+             (("missing", missing), ("unexpected", unexpected), ("of another shape", reshaped)) if names]
+    return "; ".join(parts)
+
+
 def load_translator(path: Path, device: str = "auto") -> LoadedTranslator:
     if not path.exists():
         raise CheckpointError(f"{path}: checkpoint not found")
@@ -104,10 +119,12 @@ def load_translator(path: Path, device: str = "auto") -> LoadedTranslator:
     meta = ckpt.read_model_meta(folder)
     vocab = meta.vocab
     model = SignTranslator(meta.model_config)
-    try:
-        model.load_state_dict(ckpt.load_model_state(folder))
-    except RuntimeError as exc:
-        raise CheckpointError(f"{folder}: weights do not fit the stored model shape ({str(exc).splitlines()[0]})") from None
+    state = ckpt.load_model_state(folder)
+    mismatch = weight_mismatch(model.state_dict(), state)
+    if mismatch:
+        raise CheckpointError(f"{folder}: weights do not fit the stored model shape ({mismatch}); the checkpoint's "
+                              "model.safetensors and meta.json come from different models")
+    model.load_state_dict(state)
     chosen = pick_device(device, setting="--device")
     config = validate_config(meta.config, str(folder / "meta.json"))
     ctc_classes = meta.gloss_vocab if "temporal" in meta.model_config.gloss_heads and meta.model_config.ordered_glosses else []
