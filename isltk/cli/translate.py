@@ -21,7 +21,7 @@ def translate(
     config: Annotated[Path | None, typer.Option("--config", "-c", help="Config whose training.runs_dir holds the runs.")] = None,
     beam: Annotated[int | None, typer.Option(min=1, help="Beam size (default: the checkpoint's inference.beam_size).")] = None,
     alpha: Annotated[float | None, typer.Option(min=0.0, help="Length penalty alpha (default: inference.length_penalty).")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON line per clip: id, path, text, score (log-probability; length-normalised with beam > 1), seconds per clip, warning (empty, or why the clip looks unlike the validation clips).")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON line per clip: id, path, text, score (log-probability; length-normalised with beam > 1), seconds (its batch's time shared among its clips), warning (empty, or why the clip looks unlike the validation clips).")] = False,
     batch_size: Annotated[int, typer.Option(min=1, help="Clips decoded together.")] = 8,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
 ) -> None:
