@@ -64,8 +64,6 @@ def test_translations_never_contain_pad_bos_or_unk() -> None:
     assert {0, 1, 2} & set(greedy_search(prefers_specials, memory, mask, BOS_ID, EOS_ID, 8)[0].tokens)  # unmasked, it would
 
 
-
-
 def test_no_word_three_times_in_a_row_and_no_three_words_twice() -> None:
     """A clip unlike the training data made the model repeat one word up to the length limit."""
     from isltk.models.search import no_degenerate_repetition
@@ -82,7 +80,14 @@ def test_no_word_three_times_in_a_row_and_no_three_words_twice() -> None:
     step = no_degenerate_repetition(repeats_forever)
     assert greedy_search(step, memory, mask, BOS_ID, EOS_ID, 10)[0].tokens == [4, 4, 5, 4, 4]  # then EOS wins
     assert beam_search(step, memory, mask, BOS_ID, EOS_ID, 10, 3, 0.0)[0][0].tokens[:3] == [4, 4, 5]
-    from isltk.models.search import _repeating_tokens
+    from isltk.models.search import repeating_tokens
 
-    assert _repeating_tokens([[4, 4], [4, 5], [7, 4, 4, 7, 4]], 2, 3) == [{4}, set(), {4}]  # "7 4 4" would come again
-    assert _repeating_tokens([[6, 7, 8, 6, 7]], 2, 3) == [{8}]
+    def banned(prefixes: list[list[int]]) -> list[set[int]]:
+        rows = repeating_tokens(torch.tensor(prefixes), 10, 2, 3)
+        return [set(row.nonzero().flatten().tolist()) for row in rows]
+
+    assert banned([[4, 4], [4, 5]]) == [{4}, set()]
+    assert banned([[7, 4, 4, 7, 4], [1, 2, 3, 4, 5]]) == [{4}, set()]  # "7 4 4" would come again
+    assert banned([[6, 7, 8, 6, 7]]) == [{8}]
+    assert banned([[6, 7, 8, 6, 7, 9, 6, 7]]) == [{8, 9}]
+    assert banned([[3]]) == [set()]

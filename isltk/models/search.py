@@ -43,30 +43,28 @@ def no_degenerate_repetition(step: StepFn, max_run: int = MAX_RUN, ngram: int = 
     or stop."""
     def masked(tokens: torch.Tensor, memory: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         logits = step(tokens, memory, mask)
-        banned = _repeating_tokens(tokens[:, 1:].tolist(), max_run, ngram)  # without BOS
-        if not any(banned):
-            return logits
+        banned = repeating_tokens(tokens[:, 1:], logits.shape[-1], max_run, ngram)  # without BOS
         logits = logits.clone()
-        for row, ids in enumerate(banned):
-            if ids:
-                logits[row, -1, list(ids)] = float("-inf")
+        logits[:, -1] = logits[:, -1].masked_fill(banned, float("-inf"))
         return logits
 
     return masked
 
 
-def _repeating_tokens(prefixes: list[list[int]], max_run: int, ngram: int) -> list[set[int]]:
-    """Per prefix, the next tokens that would make a run longer than max_run or repeat an n-gram."""
-    out = []
-    for prefix in prefixes:
-        banned: set[int] = set()
-        if len(prefix) >= max_run and len(set(prefix[-max_run:])) == 1:
-            banned.add(prefix[-1])
-        if len(prefix) >= ngram:
-            head = tuple(prefix[-(ngram - 1):])
-            banned.update(prefix[i + ngram - 1] for i in range(len(prefix) - ngram + 1) if tuple(prefix[i:i + ngram - 1]) == head)
-        out.append(banned)
-    return out
+def repeating_tokens(prefixes: torch.Tensor, vocab_size: int, max_run: int, ngram: int) -> torch.Tensor:
+    """(B, V) bool: per prefix (B, L), the next tokens that would make a run longer than max_run or repeat an
+    n-gram. Tensor operations only, so a GPU decode does not wait for the host at every step."""
+    batch, length = prefixes.shape
+    banned = torch.zeros(batch, vocab_size, dtype=torch.bool, device=prefixes.device)
+    if length >= max_run:
+        run = (prefixes[:, -max_run:] == prefixes[:, -1:]).all(1)
+        banned[torch.arange(batch, device=prefixes.device), prefixes[:, -1]] |= run
+    if length >= ngram:
+        windows = prefixes.unfold(1, ngram, 1)  # (B, L - ngram + 1, ngram)
+        same_start = (windows[..., :-1] == prefixes[:, None, length - ngram + 1:]).all(-1)
+        hits = torch.zeros(batch, vocab_size, device=prefixes.device).scatter_add_(1, windows[..., -1], same_start.float())
+        banned |= hits > 0
+    return banned
 
 
 def length_penalty(length: int, alpha: float) -> float:
