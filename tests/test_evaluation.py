@@ -39,14 +39,18 @@ def test_scores_equal_sacrebleu_cli_on_written_files(run_dir: Path, tmp_path: Pa
     result = runner.invoke(app, ["evaluate", "--checkpoint", str(run_dir), "--split", "test", "--beam", "2", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     metrics = json.loads((tmp_path / "metrics.json").read_text())
-    # references.txt: the CSV's test sentences exactly as written, in order
+    # clips.jsonl: the CSV's test sentences exactly as written, in order; references.txt: the same as scored
     rows = list(csv.DictReader((run_dir.parents[1] / "sentences.csv").open()))
     written = {r["video"].rsplit(".", 1)[0]: r["text"] for r in rows}
-    ids = [json.loads(line)["id"] for line in (tmp_path / "clips.jsonl").read_text().splitlines()]
-    assert (tmp_path / "references.txt").read_text().splitlines() == [written[i] for i in ids]
+    clips = [json.loads(line) for line in (tmp_path / "clips.jsonl").read_text().splitlines()]
+    assert [c["reference"] for c in clips] == [written[c["id"]] for c in clips]
+    assert any(c["hypothesis"] != c["hypothesis"].lower() for c in clips)  # shown capitalised: the check below means something
     assert metrics["lowercase"] and "case:lc" in metrics["scores"]["BLEU-4"]["signature"]  # the model's vocabulary is lower-cased
+    assert (tmp_path / "references.txt").read_text().splitlines() == [written[c["id"]].lower() for c in clips]
+    assert (tmp_path / "hypotheses.txt").read_text().splitlines() == [c["hypothesis"].lower() for c in clips]
+    # plain sacrebleu, no -lc: the files hold what was scored
     cli = subprocess.run([sys.executable, "-m", "sacrebleu", str(tmp_path / "references.txt"), "-i", str(tmp_path / "hypotheses.txt"),
-                          "-m", "bleu", "chrf", "-b", "-w", "4", "-lc"], capture_output=True, text=True, check=True)
+                          "-m", "bleu", "chrf", "-b", "-w", "4"], capture_output=True, text=True, check=True)
     bleu_cli, chrf_cli = json.loads(cli.stdout)  # `-b` with two metrics prints a JSON list
     assert metrics["scores"]["BLEU-4"]["value"] == pytest.approx(bleu_cli, abs=0.01)
     assert metrics["scores"]["chrF"]["value"] == pytest.approx(chrf_cli, abs=0.01)

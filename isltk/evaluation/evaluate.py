@@ -46,8 +46,11 @@ def evaluate_split(loaded: LoadedTranslator, split: str, beam: int, alpha: float
     if loaded.gloss_vocab and any(r.get("gloss") for r in records):  # the CTC head's gloss recognition, as papers report it
         scores.append(word_error_rate(encoded.glosses, [r.get("gloss", "").split() for r in records]))
     out_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(out_dir / run_folder.HYPOTHESES_FILE, "".join(h + "\n" for h in hypotheses).encode("utf-8"))
-    atomic_write_bytes(out_dir / run_folder.REFERENCES_FILE, "".join(r + "\n" for r in references).encode("utf-8"))
+    # The two text files hold what was scored (lower-cased under case:lc), so that plain
+    # `sacrebleu references.txt -i hypotheses.txt` re-scores to the printed figure without flags.
+    scored = (lambda text: text.lower()) if lower else (lambda text: text)
+    atomic_write_bytes(out_dir / run_folder.HYPOTHESES_FILE, "".join(scored(h) + "\n" for h in hypotheses).encode("utf-8"))
+    atomic_write_bytes(out_dir / run_folder.REFERENCES_FILE, "".join(scored(r) + "\n" for r in references).encode("utf-8"))
     rows = [json.dumps({"id": r["id"], "reference": ref, "hypothesis": hyp, "sentence_bleu": round(sentence_bleu(hyp, ref, lower), 4)},
                        ensure_ascii=False) + "\n" for r, ref, hyp in zip(records, references, hypotheses, strict=True)]
     atomic_write_bytes(out_dir / run_folder.EVAL_CLIPS_FILE, "".join(rows).encode("utf-8"))
@@ -55,8 +58,9 @@ def evaluate_split(loaded: LoadedTranslator, split: str, beam: int, alpha: float
         "checkpoint": str(loaded.path), "split": split, "beam": beam, "alpha": alpha, "clips": len(records),
         "prepared_dir": str(Path(prepared_dir or loaded.config.data.prepared_dir).resolve()), "lowercase": lower,
         "scores": {s.name: {"value": s.value, "signature": s.signature} for s in scores},
-        "text": "detokenised hypotheses against the CSV's sentences as written (references.txt); "
-                + ("lower-cased by sacrebleu (case:lc)" if lower else "case-sensitive (case:mixed)"),
+        "text": "detokenised hypotheses against the CSV's sentences as written (clips.jsonl); "
+                + ("lower-cased by sacrebleu (case:lc), and so in hypotheses.txt / references.txt" if lower
+                   else "case-sensitive (case:mixed)"),
     })
     return EvalReport(split, beam, alpha, scores, len(records), out_dir)
 
