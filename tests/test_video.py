@@ -137,3 +137,17 @@ def test_a_folder_named_like_a_video_is_called_a_folder(tmp_path: Path) -> None:
         decode_video(tmp_path / "x.mp4", 8, 32)
     with pytest.raises(VideoDecodeError, match="file not found"):
         decode_video(tmp_path / "y.mp4", 8, 32)
+
+
+def test_a_single_frame_or_a_jpeg_named_mp4_is_rejected_not_stored_as_copies(video_dir: Path) -> None:
+    import cv2
+
+    frame = ramp_frames(1, 32, 32)
+    write_video_pyav(video_dir / "one.mp4", frame, 25)
+    cv2.imwrite(str(video_dir / "still.jpg"), frame[0])
+    (video_dir / "still.jpg").rename(video_dir / "still.mp4")
+    for name in ("one.mp4", "still.mp4"):
+        with pytest.raises(VideoDecodeError, match="a single frame: a still image"):
+            decode_video(video_dir / name, 8, 32)
+    write_video_pyav(video_dir / "two.mp4", ramp_frames(2, 32, 32), 25)
+    assert decode_video(video_dir / "two.mp4", 8, 32).source_frames == 2  # two frames are a (short) video

@@ -243,6 +243,8 @@ def decode_video(
         codec = video_codec(path)
         detail = f"codec {codec}: " if codec else ""
         raise VideoDecodeError(f"{detail}no video frames could be decoded (empty, audio-only or corrupt stream)")
+    if decoded == 1:  # a still picture (a JPEG renamed .mp4, a 1-frame export) would be stored as copies of one frame
+        raise VideoDecodeError("a single frame: a still image, not a video of signing; re-export the clip")
     if header_count > 0 and decoded < min_decoded_fraction * header_count:
         raise VideoDecodeError(
             f"decoded only {decoded} of the {header_count} frames its header promises (truncated or corrupt); "
