@@ -27,12 +27,13 @@ from isltk.training.distributed import pick_device  # noqa: E402
 
 
 def clips_per_second(loaded: LoadedTranslator, frames: torch.Tensor, mask: torch.Tensor, beam: int, repeats: int) -> float:
-    decode_batch(loaded, frames, mask, beam, 1.0)  # warm-up (kernels, allocator)
+    batch = {"frames": frames, "frame_mask": mask}
+    decode_batch(loaded, batch, beam, 1.0)  # warm-up (kernels, allocator)
     if loaded.device.type == "cuda":
         torch.cuda.synchronize()
     start = time.perf_counter()
     for _ in range(repeats):
-        decode_batch(loaded, frames, mask, beam, 1.0)
+        decode_batch(loaded, batch, beam, 1.0)
     if loaded.device.type == "cuda":
         torch.cuda.synchronize()
     return repeats * frames.shape[0] / (time.perf_counter() - start)

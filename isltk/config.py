@@ -63,6 +63,14 @@ class DataConfig(StrictModel):
     prepare_workers: int | None = Field(None, ge=1, description="processes for prepare; default all cores")
 
     gloss_column: str = Field("gloss", description="generic layout: optional column of space-separated glosses")
+    keypoints: Literal["none", "mediapipe", "pose_files"] = Field(
+        "none", description="keypoints stored beside the frames (clips/<key>.pose): none; mediapipe = MediaPipe Holistic "
+        "run on every stored frame (`make keypoints` installs it); pose_files = read from each clip's pose-format "
+        "file (iSign's poses: <video path>.pose under data.pose_dir)")
+    pose_dir: Path | None = Field(None, description="keypoints pose_files: folder of the .pose files, laid out as "
+                                  "data.video_dir (default: data.video_dir itself)")
+    pixels: bool = Field(True, description="store and read the frames; false with keypoints pose_files: a pose-only "
+                         "corpus (no videos needed), the model reads keypoints alone")
 
     @property
     def stored_frames(self) -> int:
@@ -81,7 +89,14 @@ class DataConfig(StrictModel):
             raise ValueError(f"data.min_frames ({self.min_frames}) must be <= data.max_frames ({self.max_frames})")
         if self.val_fraction + self.test_fraction >= 1.0:
             raise ValueError("data.val_fraction + data.test_fraction must leave room for a train split (< 1.0)")
+        if not self.pixels and self.keypoints != "pose_files":
+            raise ValueError("data.pixels false (a pose-only corpus) needs data.keypoints: pose_files, the model's only input")
         return self
+
+    @property
+    def poses_dir(self) -> Path:
+        """Where keypoints pose_files are read from."""
+        return self.pose_dir if self.pose_dir is not None else self.video_dir
 
 
 class EncoderConfig(StrictModel):
@@ -280,6 +295,9 @@ class Config(StrictModel):
         if self.training.augmentation.motion_dropout > 0 and not (self.encoder.motion_channels or self.temporal.normalization != "clip"):
             raise ValueError("training.augmentation.motion_dropout needs motion to drop: encoder.motion_channels or "
                              "temporal.normalization both / frame_change")
+        if not self.data.pixels and (self.encoder.freeze_epochs or self.encoder.motion_channels):
+            raise ValueError("data.pixels false (keypoints only): encoder.freeze_epochs and encoder.motion_channels concern "
+                             "the ViT, which a keypoints-only model has none of; set them to 0 / false")
         return self
 
 

@@ -167,7 +167,7 @@ def test_jpeg_cache_is_smaller_reads_back_closely_and_converts_without_decoding(
         mse = float(((decoded - frames) ** 2).mean())
         assert 10 * np.log10(255**2 / max(mse, 1e-9)) > 30  # PSNR in dB
     vocab = cache.load_text_vocabulary(jpeg_cfg.data.prepared_dir)
-    frames, _, _ = PreparedClips(jpeg_cfg.data.prepared_dir, "train", vocab, Augment(8), 16)[0]
+    frames = PreparedClips(jpeg_cfg.data.prepared_dir, "train", vocab, Augment(8), 16)[0].frames
     assert frames.shape == (8, 64, 64, 3) and frames.dtype == torch.uint8
     with pytest.raises(DataError, match="image_size"):
         prepare_cache(small_config(tmp_path, image_size=32, cache_format="jpeg"), workers=1)

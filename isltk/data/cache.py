@@ -9,6 +9,7 @@
       gloss_vocab.json  the gloss vocabulary, only when the corpus has glosses
       rejects.csv       rows that could not be used, with the reason
       clips/<key>.npy | <key>.jpgs.npz   frames (isltk.data.framestore), <key>.json their commit record
+      clips/<key>.pose  keypoints at the stored frames (pose-format, isltk.data.keypoints), data.keypoints only
       features/         per-frame features of a frozen backbone (isltk.training.features)
 
 Everything else asks this module for a path or a record list, so a new file or a format change is
@@ -23,6 +24,8 @@ from typing import Any
 
 from isltk.data.framestore import SUFFIX as FRAME_SUFFIXES
 from isltk.data.framestore import frame_path
+from isltk.data.keypoints import SUFFIX as KEYPOINT_SUFFIX
+from isltk.data.keypoints import keypoints_path
 from isltk.data.vocab import TextVocabulary, Vocabulary, load_vocabulary
 from isltk.errors import DataError
 
@@ -66,7 +69,7 @@ def is_clip_file(name: str) -> bool:
     `prepare --force` deletes only these."""
     if name.startswith(".") and ".tmp-" in name:
         return True
-    return name.endswith((RECORD_SUFFIX, REJECT_SUFFIX, *FRAME_SUFFIXES.values()))
+    return name.endswith((RECORD_SUFFIX, REJECT_SUFFIX, KEYPOINT_SUFFIX, *FRAME_SUFFIXES.values()))
 
 
 def split_list_path(prepared_dir: Path, split: str) -> Path:
@@ -123,6 +126,16 @@ def storage_format(prepared_dir: Path) -> str:
 
 def clip_frames_path(prepared_dir: Path, key: str, fmt: str) -> Path:
     return frame_path(clips_dir(prepared_dir), key, fmt)
+
+
+def clip_keypoints_path(prepared_dir: Path, key: str) -> Path:
+    return keypoints_path(clips_dir(prepared_dir), key)
+
+
+def inputs(prepared_dir: Path) -> tuple[bool, str]:
+    """(frames stored, keypoints mode: none | mediapipe | pose_files) of a cache, from settings.json."""
+    settings = read_settings(prepared_dir) or {}
+    return bool(settings.get("pixels", True)), str(settings.get("keypoints", "none"))
 
 
 def load_text_vocabulary(prepared_dir: Path) -> TextVocabulary:

@@ -11,14 +11,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import cv2
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from isltk.data.cache import clip_frames_path, load_manifest, storage_format
+from isltk.data.cache import clip_frames_path, clip_keypoints_path, inputs, load_manifest, storage_format
 from isltk.data.framestore import FrameFile
+from isltk.data.keypoints import clip_keypoints
 from isltk.data.supervision import SignLabels
 from isltk.data.vocab import TextVocabulary
 
@@ -71,9 +73,17 @@ def clip_lengths(records: list[dict]) -> list[int]:
     return [int(r["frames"]) for r in records]
 
 
+class ClipItem(NamedTuple):
+    """One clip as the loader yields it."""
+
+    frames: torch.Tensor | None  # uint8 (T, H, W, 3), or cached features (T, D); None in a keypoints-only cache
+    tokens: torch.Tensor  # target ids with BOS/EOS
+    glosses: torch.Tensor  # sign label ids: glosses or pseudo-glosses (isltk.data.supervision)
+    keypoints: torch.Tensor | None = None  # float (T, P, C) (isltk.data.keypoints); None without keypoints
+
+
 class PreparedClips(Dataset):
-    """One split of a prepared cache. Item: (uint8 frames (T, H, W, 3), token ids with BOS/EOS, sign label ids:
-    glosses or pseudo-glosses, `isltk.data.supervision`)."""
+    """One split of a prepared cache; items are `ClipItem`s."""
 
     def __init__(self, prepared_dir: Path, split: str, vocab: TextVocabulary, augment: Augment, max_length: int, seed: int = 0,
                  labels: SignLabels | None = None, features_dir: Path | None = None) -> None:
@@ -84,6 +94,8 @@ class PreparedClips(Dataset):
         # label ids once per clip: pseudo-glosses lemmatise the sentence
         self.label_ids = [labels.ids(r) for r in self.records] if labels is not None else [[] for _ in self.records]
         self.cache_format = storage_format(prepared_dir)
+        self.pixels, keypoints = inputs(prepared_dir)
+        self.keypoints = keypoints != "none"
         self.epoch = 0
 
     def __len__(self) -> int:
@@ -92,16 +104,20 @@ class PreparedClips(Dataset):
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
-    def frames(self, index: int, rng: np.random.Generator | None) -> np.ndarray:
-        key = self.records[index]["key"]
-        stored = FrameFile(self.features_dir / f"{key}.npy" if self.features_dir else clip_frames_path(self.dir, key, self.cache_format))
+    def picked_frames(self, index: int, rng: np.random.Generator | None) -> np.ndarray | None:
+        """The stored frames this item shows (None: all of them): a fixed count, or a tempo change when jittering."""
+        stored = int(self.records[index]["frames"])
         jitter = rng if self.augment.temporal_jitter else None
         if self.augment.frames is not None:
-            picked = stored.read(frame_indices(len(stored), self.augment.frames, jitter))
-        elif jitter is not None:
-            picked = stored.read(frame_indices(len(stored), max(1, round(len(stored) / jitter.uniform(*TEMPO_RANGE))), None))
-        else:
-            picked = stored.read()
+            return frame_indices(stored, self.augment.frames, jitter)
+        if jitter is not None:
+            return frame_indices(stored, max(1, round(stored / jitter.uniform(*TEMPO_RANGE))), None)
+        return None
+
+    def frames(self, index: int, rng: np.random.Generator | None, picked_indices: np.ndarray | None) -> np.ndarray:
+        key = self.records[index]["key"]
+        stored = FrameFile(self.features_dir / f"{key}.npy" if self.features_dir else clip_frames_path(self.dir, key, self.cache_format))
+        picked = stored.read(picked_indices)
         if self.features_dir is not None:  # (T, D) features: nothing spatial left to augment
             return np.ascontiguousarray(picked)
         if rng is not None and (self.augment.spatial_jitter_px or self.augment.scale_jitter):
@@ -113,30 +129,46 @@ class PreparedClips(Dataset):
             picked = np.clip(picked * gains, 0, 255).astype(np.uint8)
         return np.ascontiguousarray(picked)
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def __getitem__(self, index: int) -> ClipItem:
         """Clip `index`, augmented by a generator seeded by (seed, epoch, index): the same whatever the worker."""
         seed = [self.seed, self.epoch, index]
         rng = np.random.default_rng(seed) if self.augment.random else None
         tokens = self.vocab.target_ids(self.records[index], self.max_length)
         glosses = torch.tensor(self.label_ids[index], dtype=torch.long)
-        return torch.from_numpy(self.frames(index, rng)), torch.tensor(tokens, dtype=torch.long), glosses
+        picked = self.picked_frames(index, rng)
+        frames = torch.from_numpy(self.frames(index, rng, picked)) if self.pixels or self.features_dir else None
+        points = None
+        if self.keypoints:  # the same frames as the pixels; no spatial augmentation (normalised to the body already)
+            points = torch.from_numpy(clip_keypoints(clip_keypoints_path(self.dir, self.records[index]["key"]), picked))
+        return ClipItem(frames, torch.tensor(tokens, dtype=torch.long), glosses, points)
 
 
-def collate(items: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]) -> dict[str, torch.Tensor]:
-    """Pad frames (with a validity mask), token ids and gloss ids (with PAD=0) to the longest in the batch."""
-    frames = [f for f, _, _ in items]
-    time = max(f.shape[0] for f in frames)
-    video = torch.zeros(len(items), time, *frames[0].shape[1:], dtype=frames[0].dtype)  # uint8 frames or fp16 features
-    mask = torch.zeros(len(items), time, dtype=torch.bool)
-    tokens = torch.zeros(len(items), max(t.shape[0] for _, t, _ in items), dtype=torch.long)
-    glosses = torch.zeros(len(items), max(g.shape[0] for _, _, g in items), dtype=torch.long)
-    for i, (f, t, g) in enumerate(items):
-        video[i, : f.shape[0]] = f
-        mask[i, : f.shape[0]] = True
-        tokens[i, : t.shape[0]] = t
-        glosses[i, : g.shape[0]] = g
-    gloss_lengths = torch.tensor([g.shape[0] for _, _, g in items], dtype=torch.long)
-    return {"frames": video, "frame_mask": mask, "tokens": tokens, "glosses": glosses, "gloss_lengths": gloss_lengths}
+def _padded(tensors: list[torch.Tensor], time: int) -> torch.Tensor:
+    out = torch.zeros(len(tensors), time, *tensors[0].shape[1:], dtype=tensors[0].dtype)
+    for i, tensor in enumerate(tensors):
+        out[i, : tensor.shape[0]] = tensor
+    return out
+
+
+def collate(items: list[tuple]) -> dict[str, torch.Tensor]:  # type: ignore[type-arg]
+    """`ClipItem`s (or (frames, tokens, glosses) tuples) -> a batch: frames and keypoints padded with a validity
+    mask, token ids and gloss ids padded with PAD=0, to the longest in the batch."""
+    items = [ClipItem(*item) for item in items]
+    lengths = [len(item.frames) if item.frames is not None else len(item.keypoints) for item in items]
+    time = max(lengths)
+    mask = torch.arange(time)[None] < torch.tensor(lengths)[:, None]
+    tokens = torch.zeros(len(items), max(item.tokens.shape[0] for item in items), dtype=torch.long)
+    glosses = torch.zeros(len(items), max(item.glosses.shape[0] for item in items), dtype=torch.long)
+    for i, item in enumerate(items):
+        tokens[i, : item.tokens.shape[0]] = item.tokens
+        glosses[i, : item.glosses.shape[0]] = item.glosses
+    batch = {"frame_mask": mask, "tokens": tokens, "glosses": glosses,
+             "gloss_lengths": torch.tensor([item.glosses.shape[0] for item in items], dtype=torch.long)}
+    if items[0].frames is not None:  # uint8 frames or fp16 features
+        batch["frames"] = _padded([item.frames for item in items], time)
+    if items[0].keypoints is not None:
+        batch["keypoints"] = _padded([item.keypoints for item in items], time)
+    return batch
 
 
 class ShardedBatchSampler(Sampler[list[int]]):

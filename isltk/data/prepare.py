@@ -26,17 +26,28 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from isltk.config import Config, DataConfig
-from isltk.data import cache
+from isltk.data import cache, keypoints
 from isltk.data.framestore import FrameFile, frame_path, write_frames
 from isltk.data.layouts import RowReject, SourceRow, image_frames, read_rows
 from isltk.data.subword import SubwordVocabulary
 from isltk.data.supervision import run_sign_labels
 from isltk.data.text import normalize_text, tokenize
-from isltk.data.video import FrameSampling, VideoDecodeError, decode_image_folder, decode_video
+from isltk.data.video import (
+    IMAGE_FOLDER_FPS,
+    DecodedClip,
+    FrameSampling,
+    VideoDecodeError,
+    decode_image_folder,
+    decode_video,
+)
 from isltk.data.vocab import TextVocabulary, Vocabulary
 from isltk.errors import ConfigError, DataError
 from isltk.fsutil import LOCK_FILE, FolderLock, atomic_write_bytes, atomic_write_json, remove_stale_temps
+
+LATER_DEFAULTS = {"keypoints": "none", "pixels": True}  # settings.json leaves these out at their defaults
 
 
 @dataclass(frozen=True)
@@ -52,14 +63,26 @@ class FrameSettings:
     max_frames: int | None = None
     cache_format: str = "npy"  # storage only: a cache that differs in these two is converted, not decoded again
     jpeg_quality: int | None = None
+    keypoints: str = "none"  # data.keypoints: none | mediapipe | pose_files
+    pixels: bool = True  # frames stored (false: a pose-only cache)
 
     @classmethod
     def from_data(cls, data: DataConfig) -> FrameSettings:
-        storage = {"cache_format": data.cache_format, "jpeg_quality": data.jpeg_quality if data.cache_format == "jpeg" else None}
+        storage = {"cache_format": data.cache_format, "jpeg_quality": data.jpeg_quality if data.cache_format == "jpeg" else None,
+                   "keypoints": data.keypoints, "pixels": data.pixels}
         if data.time_based:
             return cls(None, data.image_size, data.resize_mode, data.min_decoded_fraction, data.sample_fps,
                        data.min_frames, data.max_frames, **storage)
         return cls(data.stored_frames, data.image_size, data.resize_mode, data.min_decoded_fraction, **storage)
+
+    def fingerprint(self) -> dict[str, Any]:
+        """settings.json's fields. The keypoint fields only when they differ from the defaults, so a cache
+        prepared before keypoints existed stays valid."""
+        fields = asdict(self)
+        for name, default in LATER_DEFAULTS.items():
+            if fields[name] == default:
+                del fields[name]
+        return fields
 
     @property
     def sampling(self) -> FrameSampling:
@@ -93,6 +116,8 @@ class PrepareReport:
     target_tokens_p99: int = 0  # 99th percentile of target length in tokens, BOS and EOS included
     targets_over_max_length: int = 0  # targets longer than decoder.max_length: training cuts them there
     max_length: int = 0
+    keypoints: str = "none"  # data.keypoints
+    hands_found: float | None = None  # keypoints: the share of stored frames with at least one hand found, over all clips
     seconds: float = 0.0
 
     @property
@@ -111,9 +136,19 @@ def clip_key(clip_id: str) -> str:
     return safe
 
 
-def source_signature(row: SourceRow) -> list[int]:
-    """Size and mtime of the source (or of its frame images), to notice a replaced file on re-runs."""
-    paths = image_frames(row.source) if row.is_image_folder else [row.source]
+def pose_source(row: SourceRow, data: DataConfig) -> Path:
+    """The row's pose-format file (keypoints pose_files): its video's path under data.pose_dir, ending .pose."""
+    try:
+        relative = row.source.relative_to(Path(os.path.abspath(data.video_dir)))
+    except ValueError:
+        relative = Path(row.source.name)
+    return Path(os.path.abspath(data.poses_dir)) / relative.with_suffix(keypoints.SUFFIX)
+
+
+def source_signature(row: SourceRow, settings: FrameSettings | None = None, pose: Path | None = None) -> list[int]:
+    """Size and mtime of the source (or of its frame images) and of its pose file, to notice a replaced file on re-runs."""
+    paths = [] if settings is not None and not settings.pixels else image_frames(row.source) if row.is_image_folder else [row.source]
+    paths += [pose] if pose is not None else []
     try:
         stats = [p.stat() for p in paths]
     except OSError:
@@ -138,20 +173,45 @@ def _decode_row(row: SourceRow, settings: FrameSettings) -> Any:
     return decode_video(row.source, settings.sampling, settings.image_size, settings.resize_mode, settings.min_decoded_fraction, threads=1)
 
 
-def prepare_one(row: SourceRow, settings: FrameSettings, clips_dir: Path, signature: list[int], lowercase: bool) -> ClipOutcome:
-    """Decode one row into `clips_dir`; runs in a worker process. Never raises for bad videos."""
+def _reject(clips_dir: Path, row: SourceRow, reason: str, signature: list[int], start: float) -> ClipOutcome:
+    atomic_write_json(cache.reject_path(clips_dir, clip_key(row.clip_id)), {"id": row.clip_id, "reason": reason, "signature": signature})
+    return ClipOutcome(row.clip_id, "rejected", reason, time.perf_counter() - start)
+
+
+def _stored_pose(row: SourceRow, settings: FrameSettings, pose_path: Path | None, clip: DecodedClip | None) -> tuple[Any, DecodedClip]:
+    """The keypoints to store for a row, sampled at the stored frames' times (pose_files), and the clip's timing.
+    A pose-only row's timing comes from its pose file; pixels' from the video."""
+    assert pose_path is not None
+    pose = keypoints.read_pose(pose_path)
+    picked = keypoints.sampled(pose, settings.sampling, clip.frames.shape[0] if clip is not None else None)
+    if clip is None:
+        dims, count, fps = pose.header.dimensions, int(pose.body.data.shape[0]), float(pose.body.fps) or IMAGE_FOLDER_FPS
+        frames = np.zeros((picked.body.data.shape[0], 0, 0, 3), np.uint8)
+        clip = DecodedClip(frames, count, fps, count / fps, int(dims.width), int(dims.height))
+    return picked, clip
+
+
+def prepare_one(row: SourceRow, settings: FrameSettings, clips_dir: Path, signature: list[int], lowercase: bool,
+                pose_path: Path | None = None) -> ClipOutcome:
+    """Decode one row (its frames and/or keypoints) into `clips_dir`; runs in a worker process. Never raises for bad inputs."""
     start = time.perf_counter()
     key = clip_key(row.clip_id)
     try:
-        clip = _decode_row(row, settings)
-    except VideoDecodeError as exc:
-        atomic_write_json(cache.reject_path(clips_dir, key), {"id": row.clip_id, "reason": str(exc), "signature": signature})
-        return ClipOutcome(row.clip_id, "rejected", str(exc), time.perf_counter() - start)
+        clip = _decode_row(row, settings) if settings.pixels else None
+        pose = None
+        if settings.keypoints == "pose_files":
+            pose, clip = _stored_pose(row, settings, pose_path, clip)
+    except (VideoDecodeError, DataError) as exc:
+        return _reject(clips_dir, row, str(exc), signature, start)
     except Exception as exc:  # OpenCV can raise cv2.error on damaged streams; keep the run alive
-        reason = f"decoder error: {type(exc).__name__}: {exc}".strip()
-        atomic_write_json(cache.reject_path(clips_dir, key), {"id": row.clip_id, "reason": reason, "signature": signature})
-        return ClipOutcome(row.clip_id, "rejected", reason, time.perf_counter() - start)
-    write_frames(frame_path(clips_dir, key, settings.cache_format), clip.frames, settings.cache_format, settings.jpeg_quality or 90)
+        return _reject(clips_dir, row, f"decoder error: {type(exc).__name__}: {exc}".strip(), signature, start)
+    assert clip is not None
+    extra: dict[str, Any] = {}
+    if pose is not None:
+        keypoints.write_pose(keypoints.keypoints_path(clips_dir, key), pose)
+        extra["hands_found"] = round(keypoints.hands_found(keypoints.model_points(pose)[1]), 4)
+    if settings.pixels:
+        write_frames(frame_path(clips_dir, key, settings.cache_format), clip.frames, settings.cache_format, settings.jpeg_quality or 90)
     record = {
         "id": row.clip_id,
         "key": key,
@@ -165,6 +225,7 @@ def prepare_one(row: SourceRow, settings: FrameSettings, clips_dir: Path, signat
         "duration_s": round(clip.duration_s, 4),
         "width": clip.width,
         "height": clip.height,
+        **extra,
         "signature": signature,
     }
     (cache.reject_path(clips_dir, key)).unlink(missing_ok=True)
@@ -177,16 +238,19 @@ def normalize_gloss(gloss: str) -> str:
     return " ".join(gloss.upper().split())
 
 
-def _existing(clips_dir: Path, row: SourceRow, signature: list[int], shape: tuple[int, ...], fmt: str) -> tuple[str, str] | None:
+def _existing(clips_dir: Path, row: SourceRow, signature: list[int], shape: tuple[int, ...], settings: FrameSettings) -> tuple[str, str] | None:
     """("reused", "") or ("rejected", reason) when an earlier run already settled this row."""
     key = clip_key(row.clip_id)
     record_path, reject_path = cache.record_path(clips_dir, key), cache.reject_path(clips_dir, key)
     if record_path.is_file():
         record = json.loads(record_path.read_text(encoding="utf-8"))
-        tensor = frame_path(clips_dir, key, fmt)
+        tensor = frame_path(clips_dir, key, settings.cache_format)
         same_source = record.get("signature") == signature and record.get("text") == row.text
-        if same_source and record.get("gloss", "") == normalize_gloss(row.gloss) and tensor.is_file():
-            stored = FrameFile(tensor).shape
+        has_keypoints = settings.keypoints == "none" or keypoints.keypoints_path(clips_dir, key).is_file()
+        if same_source and record.get("gloss", "") == normalize_gloss(row.gloss) and has_keypoints:
+            if not settings.pixels:
+                return "reused", ""
+            stored = FrameFile(tensor).shape if tensor.is_file() else (0,)
             if stored[1:] == shape[1:] and (shape[0] == -1 or stored[0] == shape[0]):  # -1: any length (time-based)
                 return "reused", ""
     elif reject_path.is_file():
@@ -202,14 +266,15 @@ STORAGE_KEYS = ("cache_format", "jpeg_quality")
 def _check_settings(out_dir: Path, settings: FrameSettings, force: bool) -> int:
     """Refuse a cache built with other frame settings; convert one that differs only in storage (returns clips converted)."""
     settings_path = out_dir / cache.SETTINGS_FILE
-    wanted = {"format": cache.CACHE_FORMAT, **asdict(settings)}
+    wanted = {"format": cache.CACHE_FORMAT, **settings.fingerprint()}
     converted = 0
     found = cache.read_settings(out_dir)
     if found is not None and not force:
-        if found != wanted and all(found.get(k) == v for k, v in wanted.items() if k not in STORAGE_KEYS):
+        old, new = {**LATER_DEFAULTS, **found}, {**LATER_DEFAULTS, **wanted}
+        if old != new and all(old.get(k) == v for k, v in new.items() if k not in STORAGE_KEYS):
             converted = convert_storage(cache.clips_dir(out_dir), found["cache_format"], settings)  # same frames, another storage
-        elif found != wanted:
-            changed = ", ".join(f"{k}: {found.get(k)} -> {v}" for k, v in wanted.items() if found.get(k) != v)
+        elif old != new:
+            changed = ", ".join(f"{k}: {old.get(k)} -> {v}" for k, v in new.items() if old.get(k) != v)
             raise DataError(
                 f"{out_dir}: prepared with other settings ({changed}); choose another data.prepared_dir "
                 "or re-run with --force to rebuild it"
@@ -249,13 +314,16 @@ def _quiet_worker() -> None:
     cv2.setNumThreads(1)  # one process per core does the parallelism; threads inside would oversubscribe
 
 
-def _run_jobs(jobs: list[tuple[SourceRow, list[int]]], settings: FrameSettings, clips_dir: Path, lowercase: bool, workers: int) -> Iterator[ClipOutcome]:
+Job = tuple[SourceRow, list[int], "Path | None"]  # a row, its source signature, its pose file (pose_files)
+
+
+def _run_jobs(jobs: list[Job], settings: FrameSettings, clips_dir: Path, lowercase: bool, workers: int) -> Iterator[ClipOutcome]:
     if workers <= 1 or len(jobs) <= 1:
-        for row, signature in jobs:
-            yield prepare_one(row, settings, clips_dir, signature, lowercase)
+        for row, signature, pose in jobs:
+            yield prepare_one(row, settings, clips_dir, signature, lowercase, pose)
         return
     with _spawn_pool(min(workers, len(jobs))) as pool:
-        futures = [pool.submit(prepare_one, row, settings, clips_dir, signature, lowercase) for row, signature in jobs]
+        futures = [pool.submit(prepare_one, row, settings, clips_dir, signature, lowercase, pose) for row, signature, pose in jobs]
         try:
             for future in as_completed(futures):
                 yield future.result()
@@ -276,8 +344,10 @@ def prepare_cache(
     data = config.data
     started = time.perf_counter()
     rows, row_rejects, layout = read_rows(data)  # CSV problems fail here, before any video work
-    if not data.video_dir.is_dir():
+    if data.pixels and not data.video_dir.is_dir():
         raise DataError(f"{data.video_dir}: video folder not found (set data.video_dir)")
+    if data.keypoints == "pose_files" and not data.poses_dir.is_dir():
+        raise DataError(f"{data.poses_dir}: pose folder not found (set data.pose_dir, or data.video_dir for a pose-only corpus)")
     out_dir, settings = data.prepared_dir, FrameSettings.from_data(data)
     lock = claim_cache(out_dir)
     try:
@@ -310,13 +380,14 @@ def _prepare_locked(config: Config, rows: list[SourceRow], row_rejects: list[Row
 
     report = PrepareReport(out_dir, layout, len(rows) + len(row_rejects), rejects=list(row_rejects), converted=converted)
     shape = (settings.frames or -1, settings.image_size, settings.image_size, 3)
-    jobs: list[tuple[SourceRow, list[int]]] = []
+    jobs: list[Job] = []
     decode_rejects: dict[str, str] = {}
     for row in rows:
-        signature = source_signature(row)
-        settled = _existing(clips_dir, row, signature, shape, settings.cache_format)
+        pose = pose_source(row, data) if settings.keypoints == "pose_files" else None
+        signature = source_signature(row, settings, pose)
+        settled = _existing(clips_dir, row, signature, shape, settings)
         if settled is None:
-            jobs.append((row, signature))
+            jobs.append((row, signature, pose))
         elif settled[0] == "reused":
             report.reused += 1
         else:
@@ -333,6 +404,10 @@ def _prepare_locked(config: Config, rows: list[SourceRow], row_rejects: list[Row
             on_clip(outcome)
 
     records = _collect(rows, clips_dir, decode_rejects, report, data)
+    report.keypoints = data.keypoints
+    if data.keypoints != "none" and records:
+        frames = sum(r["frames"] for r in records)
+        report.hands_found = sum(r.get("hands_found", 0.0) * r["frames"] for r in records) / max(1, frames)
     vocab = _write_outputs(out_dir, records, report, data)
     try:
         report.supervision = run_sign_labels(config, records).describe()
@@ -397,7 +472,7 @@ def _write_outputs(out_dir: Path, records: list[dict[str, Any]], report: Prepare
     atomic_write_json(
         out_dir / cache.SUMMARY_FILE,
         {"format": cache.CACHE_FORMAT, "layout": report.layout, "clips": len(records), "rejected": len(report.rejects),
-         "splits": report.split_counts, "vocab_size": len(vocab), **asdict(FrameSettings.from_data(data)),
+         "splits": report.split_counts, "vocab_size": len(vocab), **FrameSettings.from_data(data).fingerprint(),
          "lowercase": data.lowercase, "tokenizer": vocab.kind},
     )
     return vocab

@@ -10,13 +10,12 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from isltk.config import Config, validate_config
-from isltk.data import cache
-from isltk.data.dataset import Augment, PreparedClips, collate, frame_indices, sequential_loader
-from isltk.data.video import FrameSampling, VideoDecodeError, decode_video
+from isltk.data import cache, keypoints
+from isltk.data.dataset import Augment, ClipItem, PreparedClips, collate, frame_indices, sequential_loader
+from isltk.data.video import FrameSampling, decode_video
 from isltk.data.vocab import TextVocabulary
 from isltk.errors import CheckpointError, DataError
 from isltk.models.familiarity import Familiarity, clip_vectors
@@ -144,11 +143,11 @@ def decoded(vocab: TextVocabulary, ids: list[int], score: float) -> Decoded:
     return Decoded(vocab.normalized_text(ids), vocab.display_text(ids), score)
 
 
-def decode_batch(loaded: LoadedTranslator, frames: torch.Tensor, mask: torch.Tensor, beam: int, alpha: float) -> list[Decoded]:
-    """Translate a batch of clips; each clip far from the validation clips carries a warning."""
+def decode_batch(loaded: LoadedTranslator, batch: dict[str, torch.Tensor], beam: int, alpha: float) -> list[Decoded]:
+    """Translate a batch of clips (isltk.data.dataset.collate); each clip far from the validation clips carries a warning."""
     model = loaded.model
     with torch.no_grad(), autocast(loaded.device.type, loaded.amp_dtype):
-        memory, memory_mask = model.forward_features(model.normalize(frames.to(loaded.device)), mask.to(loaded.device))
+        memory, memory_mask = model.forward_features(*model.batch_inputs(batch, loaded.device))
         hyps = model.translate_memory(memory, memory_mask, beam_size=beam, alpha=alpha)
     out = [decoded(loaded.vocab, h.tokens, h.score) for h in hyps]
     if loaded.familiarity is not None:
@@ -186,8 +185,8 @@ def encode_split(loaded: LoadedTranslator, split: str, batch_size: int = 16, pre
     model, encoded = loaded.model, EncodedSplit(dataset.records, [], [])
     for batch in sequential_loader(dataset, batch_size):
         with torch.no_grad(), autocast(loaded.device.type, loaded.amp_dtype):
-            features, mask = model.forward_temporal(model.model_input(batch["frames"].to(loaded.device)),
-                                                    batch["frame_mask"].to(loaded.device))
+            inputs = model.batch_inputs(batch, loaded.device)
+            features, mask = model.forward_temporal(inputs.frames, inputs.frame_mask, keypoints=inputs.keypoints)
             encoded.memories.append(model.pooling(features, mask))
             if loaded.gloss_vocab:
                 encoded.glosses += [[loaded.gloss_vocab[i] for i in ids] for ids in model.recognize_glosses(features, mask)]
@@ -222,11 +221,28 @@ class ClipTranslation:
     warning: str = ""  # the clip lies far from what the model was validated on
 
 
-def clip_frames(loaded: LoadedTranslator, path: Path) -> np.ndarray:
-    """Decode a new clip exactly as `prepare` + evaluation did for the checkpoint's training data."""
+def clip_inputs(loaded: LoadedTranslator, path: Path) -> ClipItem:
+    """Read a new clip exactly as `prepare` + evaluation did for the checkpoint's training data: its frames, and
+    its keypoints where the model reads them (keypoints pose_files: the `.pose` file beside the video, or the
+    `.pose` file itself for a keypoints-only model)."""
     data = loaded.config.data
-    clip = decode_video(path, FrameSampling.from_data(data), data.image_size, data.resize_mode, data.min_decoded_fraction)
-    return clip.frames if data.time_based else clip.frames[frame_indices(len(clip.frames), data.num_frames, None)]
+    sampling = FrameSampling.from_data(data)
+    frames = points = None
+    if data.pixels:
+        frames = decode_video(path, sampling, data.image_size, data.resize_mode, data.min_decoded_fraction).frames
+    if data.keypoints == "pose_files":
+        pose_path = path.with_suffix(keypoints.SUFFIX)
+        pose = keypoints.sampled(keypoints.read_pose(pose_path), sampling, len(frames) if frames is not None else None)
+        points = keypoints.normalize(*keypoints.model_points(pose, pose_path))
+    elif data.keypoints != "none":
+        raise DataError(f"{path}: this model reads {data.keypoints} keypoints, which translate cannot extract yet; "
+                        "prepare the clip as a corpus and run `isltk evaluate`")
+    if not data.time_based:
+        picked = frame_indices(len(frames) if frames is not None else len(points), data.num_frames, None)
+        frames = frames[picked] if frames is not None else None
+        points = points[picked] if points is not None else None
+    return ClipItem(torch.from_numpy(frames) if frames is not None else None, torch.zeros(0, dtype=torch.long),
+                    torch.zeros(0, dtype=torch.long), torch.from_numpy(points) if points is not None else None)
 
 
 def translate_clips(loaded: LoadedTranslator, paths: list[Path], beam: int, alpha: float, batch_size: int = 8) -> Iterator[ClipTranslation]:
@@ -234,18 +250,16 @@ def translate_clips(loaded: LoadedTranslator, paths: list[Path], beam: int, alph
     for start in range(0, len(paths), batch_size):
         chunk = paths[start : start + batch_size]
         began = time.perf_counter()
-        ready: list[tuple[int, np.ndarray]] = []
+        ready: list[tuple[int, ClipItem]] = []
         results = [ClipTranslation(p) for p in chunk]
         for i, path in enumerate(chunk):
             try:
-                ready.append((i, clip_frames(loaded, path)))
-            except VideoDecodeError as exc:
+                ready.append((i, clip_inputs(loaded, path)))
+            except DataError as exc:  # an undecodable video, a missing or damaged pose file
                 results[i].error = str(exc)
         if ready:
-            batch = collate([(torch.from_numpy(f), torch.zeros(0, dtype=torch.long), torch.zeros(0, dtype=torch.long))
-                             for _, f in ready])  # clips of different lengths, padded and masked
-            frames, mask = batch["frames"], batch["frame_mask"]
-            for (i, _), out in zip(ready, decode_batch(loaded, frames, mask, beam, alpha), strict=True):
+            batch = collate([item for _, item in ready])  # clips of different lengths, padded and masked
+            for (i, _), out in zip(ready, decode_batch(loaded, batch, beam, alpha), strict=True):
                 results[i].text, results[i].score, results[i].warning = out.display, out.score, out.warning
         seconds = (time.perf_counter() - began) / len(chunk)
         for result in results:

@@ -54,12 +54,13 @@ def probe_batch(config: Config, batch: int, checkpointing: bool, model_cfg: Mode
         optimizer = build_optimizer(model, config.training.optimizer, device)
         scaler = torch.amp.GradScaler("cuda") if settings.needs_scaler else None
         frames, length = length_plan(config).memory_frames, config.decoder.max_length
-        video, mask, tokens = example_batch(model_cfg, batch, frames, length, device)
+        loaded, tokens = example_batch(model_cfg, batch, frames, length, device)
+        video, mask, keypoints = model.batch_inputs(loaded, device)
         timings = []
         for _ in range(3):
             torch.cuda.synchronize()
             start = time.perf_counter()
-            result = forward_objective(model, model.normalize(video), mask, tokens, settings)
+            result = forward_objective(model, video, mask, tokens, settings, keypoints=keypoints)
             backward(result, result.tokens, scaler)
             clip_gradients(model, optimizer, scaler, settings.max_grad_norm)
             optimizer_step(optimizer, scaler)

@@ -13,9 +13,11 @@ from pydantic import Field, field_validator
 from torch import nn
 
 from isltk.config import GLOSS_HEADS, Config, DecoderConfig, EncoderConfig, StrictModel, TemporalConfig
+from isltk.data.keypoints import CHANNELS, MODEL_POINTS
 from isltk.data.tokens import BOS_ID, EOS_ID, PAD_ID, UNK_ID  # noqa: F401 (the model speaks these ids)
 from isltk.models.decoder import SentenceDecoder
 from isltk.models.encoder import VideoEncoder, load_pretrained
+from isltk.models.keypoint_encoder import KeypointEncoder
 from isltk.models.search import Hypothesis, beam_search, greedy_search, never_emit, no_degenerate_repetition
 from isltk.models.temporal import DenseTemporalAttentionPooling, DenseTemporalBlocks
 
@@ -37,6 +39,9 @@ class ModelConfig(StrictModel):
                                   "learns by CTC; pseudo-glosses (English order) by the multiple-instance loss")
     pixel_mean: tuple[float, float, float] = IMAGENET_MEAN  # resolved at training time, so translate uses the same
     pixel_std: tuple[float, float, float] = IMAGENET_STD
+    pixels: bool = Field(True, description="the model reads frames through the ViT (false: keypoints alone)")
+    keypoint_points: int = Field(0, ge=0, description="keypoints per frame the model reads beside (or instead of) pixels; 0 = none")
+    keypoint_channels: int = Field(0, ge=0, description="values per keypoint (isltk.data.keypoints.CHANNELS)")
 
     @field_validator("gloss_heads")
     @classmethod
@@ -54,9 +59,12 @@ class ModelConfig(StrictModel):
         signing order (real glosses), which CTC needs."""
         heads = tuple(name for name in GLOSS_HEADS if name in config.training.gloss_losses.active()) if gloss_vocab_size else ()
         mean, std = pixel_normalization(config.encoder)
+        with_keypoints = config.data.keypoints != "none"
         return cls(encoder=config.encoder, temporal=config.temporal, decoder=config.decoder,
                    image_size=config.data.image_size, vocab_size=vocab_size, gloss_vocab_size=gloss_vocab_size if heads else 0,
-                   gloss_heads=heads, ordered_glosses=ordered_glosses, pixel_mean=mean, pixel_std=std)
+                   gloss_heads=heads, ordered_glosses=ordered_glosses, pixel_mean=mean, pixel_std=std,
+                   pixels=config.data.pixels, keypoint_points=MODEL_POINTS if with_keypoints else 0,
+                   keypoint_channels=CHANNELS if with_keypoints else 0)
 
 
 def pixel_normalization(encoder: EncoderConfig) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
@@ -92,8 +100,11 @@ class SignTranslator(nn.Module):
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__()
         self.cfg = cfg
-        self.encoder = VideoEncoder(cfg.encoder, cfg.image_size)
-        self.temporal = DenseTemporalBlocks(self.encoder.out_dim, cfg.temporal)
+        self.encoder = VideoEncoder(cfg.encoder, cfg.image_size) if cfg.pixels else None
+        frame_dim = self.encoder.out_dim if self.encoder is not None else cfg.encoder.frame_dim or cfg.encoder.vit_hidden_dim
+        # Keypoints beside pixels: their per-frame vector is added to the ViT's; alone, it is the frame feature.
+        self.keypoints = KeypointEncoder(cfg.keypoint_points, cfg.keypoint_channels, frame_dim) if cfg.keypoint_points else None
+        self.temporal = DenseTemporalBlocks(frame_dim, cfg.temporal)
         self.pooling = DenseTemporalAttentionPooling(self.temporal.out_dim, cfg.decoder.hidden_dim, cfg.temporal)
         self.decoder = SentenceDecoder(cfg.decoder, cfg.vocab_size, PAD_ID)
         # One linear gloss head per training.gloss_losses term, on the features it names:
@@ -105,7 +116,7 @@ class SignTranslator(nn.Module):
         # - memory: from the memory the decoder reads: a held hand shape the frames tell apart was found washed
         #   out by the temporal blocks and pooling, where only a few next-word tokens asked to keep it; measured,
         #   it raised test BLEU-4 on both corpora (docs/experiments/learning.md).
-        widths = {"temporal": self.temporal.out_dim, "frame": self.encoder.out_dim, "memory": cfg.decoder.hidden_dim}
+        widths = {"temporal": self.temporal.out_dim, "frame": frame_dim, "memory": cfg.decoder.hidden_dim}
         self.gloss_heads = nn.ModuleDict({name: nn.Linear(widths[name], cfg.gloss_vocab_size) for name in cfg.gloss_heads})
         self.register_buffer("mean", torch.tensor(cfg.pixel_mean).view(1, 1, 3, 1, 1) * 255, persistent=False)
         self.register_buffer("std", torch.tensor(cfg.pixel_std).view(1, 1, 3, 1, 1) * 255, persistent=False)
@@ -121,17 +132,39 @@ class SignTranslator(nn.Module):
         (B, T, D) from the frozen-backbone fast path pass through as float."""
         return self.normalize(batch_frames) if batch_frames.dtype == torch.uint8 else batch_frames.float()
 
-    def forward_temporal(self, frames: torch.Tensor, frame_mask: torch.Tensor,
-                         motion_dropout: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
-        """Normalised frames (B, T, 3, H, W), or cached per-frame features (B, T, D) -> temporal features (B, T', D)
-        and their mask (B, T')."""
-        return self._encode(frames, frame_mask, motion_dropout)[1:]
+    def batch_inputs(self, batch: dict[str, torch.Tensor], device: torch.device | str) -> ModelInputs:
+        """A loader's batch (isltk.data.dataset.collate) moved to `device` as the model's inputs: frames normalised
+        (None for a keypoints-only model), the frame mask, keypoints (None for a pixels-only model)."""
+        frames = batch.get("frames")
+        keypoints = batch.get("keypoints")
+        if self.keypoints is not None and keypoints is None:
+            raise ValueError("this model reads keypoints, and the batch has none (a cache prepared without data.keypoints?)")
+        return ModelInputs(
+            self.model_input(frames.to(device, non_blocking=True)) if self.encoder is not None and frames is not None else None,
+            batch["frame_mask"].to(device, non_blocking=True),
+            keypoints.to(device, non_blocking=True) if self.keypoints is not None else None,
+        )
 
-    def _encode(self, frames: torch.Tensor, frame_mask: torch.Tensor,
-                motion_dropout: float = 0.0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def forward_temporal(self, frames: torch.Tensor | None, frame_mask: torch.Tensor, motion_dropout: float = 0.0,
+                         keypoints: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Normalised frames (B, T, 3, H, W), or cached per-frame features (B, T, D), and/or keypoints (B, T, P, C)
+        -> temporal features (B, T', D) and their mask (B, T')."""
+        return self._encode(frames, frame_mask, motion_dropout, keypoints)[1:]
+
+    def _encode(self, frames: torch.Tensor | None, frame_mask: torch.Tensor, motion_dropout: float = 0.0,
+                keypoints: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(per-frame features (B, T, D), temporal features (B, T', D'), their mask (B, T'))."""
-        keep = self.motion_keep(frames.shape[0], frames.device, motion_dropout)
-        features = frames * frame_mask[..., None] if frames.dim() == 3 else self.encoder(frames, frame_mask, keep)
+        keep = self.motion_keep(frame_mask.shape[0], frame_mask.device, motion_dropout)
+        parts = []
+        if self.encoder is not None:
+            if frames is None:
+                raise ValueError("this model reads frames, and none were given")
+            parts.append(frames * frame_mask[..., None] if frames.dim() == 3 else self.encoder(frames, frame_mask, keep))
+        if self.keypoints is not None:
+            if keypoints is None:
+                raise ValueError("this model reads keypoints, and none were given")
+            parts.append(self.keypoints(keypoints, frame_mask))
+        features = parts[0] if len(parts) == 1 else parts[0] + parts[1].to(parts[0].dtype)
         return features, *self.temporal(features, frame_mask, keep)
 
     def motion_keep(self, batch: int, device: torch.device, p: float) -> torch.Tensor | None:
@@ -143,23 +176,24 @@ class SignTranslator(nn.Module):
             return None
         return (torch.rand(batch, device=device) >= p).float()
 
-    def forward_features(self, frames: torch.Tensor, frame_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Normalised frames -> decoder memory tokens (B, M, D) and their mask (B, M)."""
-        return self.pooling(*self.forward_temporal(frames, frame_mask))
+    def forward_features(self, frames: torch.Tensor | None, frame_mask: torch.Tensor,
+                         keypoints: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Normalised frames and/or keypoints -> decoder memory tokens (B, M, D) and their mask (B, M)."""
+        return self.pooling(*self.forward_temporal(frames, frame_mask, keypoints=keypoints))
 
-    def forward(self, frames: torch.Tensor, frame_mask: torch.Tensor, tokens: torch.Tensor,
-                motion_dropout: float = 0.0) -> TranslatorOutput:
+    def forward(self, frames: torch.Tensor | None, frame_mask: torch.Tensor, tokens: torch.Tensor,
+                motion_dropout: float = 0.0, keypoints: torch.Tensor | None = None) -> TranslatorOutput:
         """Teacher-forced logits for tokens[:, :-1] predicting tokens[:, 1:], and gloss logits if any."""
-        frame_features, features, mask = self._encode(frames, frame_mask, motion_dropout)
+        frame_features, features, mask = self._encode(frames, frame_mask, motion_dropout, keypoints)
         memory, memory_mask = self.pooling(features, mask)
         steps = {"temporal": (features, mask), "frame": (frame_features, frame_mask), "memory": (memory, memory_mask)}
         glosses = {name: GlossLogits(head(steps[name][0]), steps[name][1]) for name, head in self.gloss_heads.items()}
         return TranslatorOutput(self.decoder(tokens[:, :-1], memory, memory_mask), glosses, self.cfg.ordered_glosses)
 
     @torch.no_grad()
-    def translate(self, frames: torch.Tensor, frame_mask: torch.Tensor, beam_size: int = 1, alpha: float = 1.0,
-                  max_length: int | None = None) -> list[Hypothesis]:
-        return self.translate_memory(*self.forward_features(frames, frame_mask), beam_size, alpha, max_length)
+    def translate(self, frames: torch.Tensor | None, frame_mask: torch.Tensor, beam_size: int = 1, alpha: float = 1.0,
+                  max_length: int | None = None, keypoints: torch.Tensor | None = None) -> list[Hypothesis]:
+        return self.translate_memory(*self.forward_features(frames, frame_mask, keypoints), beam_size, alpha, max_length)
 
     @torch.no_grad()
     def translate_memory(self, memory: torch.Tensor, memory_mask: torch.Tensor, beam_size: int = 1, alpha: float = 1.0,
@@ -182,27 +216,45 @@ class SignTranslator(nn.Module):
         return [collapse_ctc(row) for row in best]
 
     def set_grad_checkpointing(self, enable: bool = True) -> None:
-        self.encoder.set_grad_checkpointing(enable)
+        if self.encoder is not None:
+            self.encoder.set_grad_checkpointing(enable)
+
+    def set_frozen(self, frozen: bool) -> None:
+        """Freeze (or thaw) the ViT; a keypoints-only model has none."""
+        if self.encoder is not None:
+            self.encoder.set_frozen(frozen)
 
     def no_weight_decay(self) -> set[str]:
-        return {f"encoder.{name}" for name in self.encoder.no_weight_decay()}
+        return {f"encoder.{name}" for name in self.encoder.no_weight_decay()} if self.encoder is not None else set()
 
 
 def build_model(cfg: ModelConfig, load_weights: bool = True) -> SignTranslator:
     model = SignTranslator(cfg)
-    if load_weights and cfg.encoder.pretrained:
+    if load_weights and cfg.encoder.pretrained and model.encoder is not None:
         load_pretrained(model.encoder.vit, cfg.encoder.pretrained)
     if cfg.encoder.grad_checkpointing:
         model.set_grad_checkpointing(True)
     return model
 
 
+class ModelInputs(NamedTuple):
+    """What the model reads of a batch (`SignTranslator.batch_inputs`); call the model as model(*inputs[:2], tokens,
+    keypoints=inputs.keypoints), or take forward_features(*inputs)."""
+
+    frames: torch.Tensor | None  # normalised (B, T, 3, H, W) or cached features (B, T, D); None without pixels
+    frame_mask: torch.Tensor  # (B, T)
+    keypoints: torch.Tensor | None  # (B, T, P, C); None without keypoints
+
+
 def example_batch(cfg: ModelConfig, batch: int, frames: int, target_tokens: int,
-                  device: torch.device | str | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """A batch shaped as training feeds it: uint8 frames (B, T, H, W, 3), an all-valid frame mask (B, T) and
-    target ids (B, target_tokens). For measuring parameters, FLOPs, memory and speed (the summary, the memory
-    trace, the GPU probe): the values mean nothing, the shapes and dtypes are the step's."""
-    video = torch.zeros(batch, frames, cfg.image_size, cfg.image_size, 3, dtype=torch.uint8, device=device)
-    mask = torch.ones(batch, frames, dtype=torch.bool, device=device)
-    tokens = torch.full((batch, target_tokens), UNK_ID, dtype=torch.long, device=device)
-    return video, mask, tokens
+                  device: torch.device | str | None = None) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    """A batch shaped as the loader feeds it (uint8 frames (B, T, H, W, 3), an all-valid frame mask (B, T), keypoints
+    (B, T, P, C) where the model reads them) and target ids (B, target_tokens). For measuring parameters, FLOPs,
+    memory and speed (the summary, the memory trace, the GPU probe): the values mean nothing, the shapes and dtypes
+    are the step's. Pass the batch through `SignTranslator.batch_inputs`."""
+    loaded = {"frame_mask": torch.ones(batch, frames, dtype=torch.bool, device=device)}
+    if cfg.pixels:
+        loaded["frames"] = torch.zeros(batch, frames, cfg.image_size, cfg.image_size, 3, dtype=torch.uint8, device=device)
+    if cfg.keypoint_points:
+        loaded["keypoints"] = torch.zeros(batch, frames, cfg.keypoint_points, cfg.keypoint_channels, device=device)
+    return loaded, torch.full((batch, target_tokens), UNK_ID, dtype=torch.long, device=device)

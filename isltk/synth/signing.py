@@ -29,6 +29,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from isltk.data.keypoints import BODY_POINTS, SUFFIX, holistic_pose, write_pose
 from isltk.synth.encode import write_video_opencv
 from isltk.synth.simple import write_corpus
 
@@ -247,6 +248,20 @@ class Body:
         return self.centre[0] + x * self.unit, self.centre[1] + y * self.unit
 
 
+# The extended fingers of each hand shape: (finger, tip offset (dx, dy) in palm radii from the palm centre).
+EXTENDED = {
+    "flat": (("index", (-0.45, -1.9)), ("middle", (-0.15, -2.05)), ("ring", (0.15, -2.05)), ("pinky", (0.45, -1.9))),
+    "point": (("index", (-0.2, -2.1)),),
+    "v": (("index", (-0.75, -1.9)), ("middle", (0.45, -1.9))),
+    "thumb": (("thumb", (-1.0, -1.3)),),
+    "spread": (("thumb", (-1.3, -0.7)), ("index", (-0.8, -1.8)), ("middle", (-0.1, -2.1)), ("ring", (0.55, -1.9)),
+               ("pinky", (1.05, -1.4))),
+    "y": (("thumb", (-1.3, -0.6)), ("pinky", (1.0, -1.6))),
+}
+FINGERS = ("thumb", "index", "middle", "ring", "pinky")  # MediaPipe's order: 4 points each after the wrist
+FOLDED_AT = {"thumb": -0.8, "index": -0.45, "middle": -0.15, "ring": 0.15, "pinky": 0.45}  # a curled finger's dx
+
+
 def draw_hand(image: np.ndarray, centre: tuple[float, float], size: float, handshape: str, mirrored: bool,
               skin: tuple[int, ...], outline: tuple[int, ...]) -> None:
     """A hand seen palm-forward, fingers up: a palm plus the fingers the hand shape extends."""
@@ -254,19 +269,7 @@ def draw_hand(image: np.ndarray, centre: tuple[float, float], size: float, hands
     s = size
     sign = -1 if mirrored else 1
     finger = max(1, int(round(s * 0.36)))
-    fingers: list[tuple[float, float]] = []  # tip offsets (dx, dy) in units of s, from the palm centre
-    if handshape == "flat":
-        fingers = [(-0.45, -1.9), (-0.15, -2.05), (0.15, -2.05), (0.45, -1.9)]
-    elif handshape == "point":
-        fingers = [(-0.2, -2.1)]
-    elif handshape == "v":
-        fingers = [(-0.75, -1.9), (0.45, -1.9)]
-    elif handshape == "thumb":
-        fingers = [(-1.0, -1.3)]
-    elif handshape == "spread":
-        fingers = [(-1.3, -0.7), (-0.8, -1.8), (-0.1, -2.1), (0.55, -1.9), (1.05, -1.4)]
-    elif handshape == "y":
-        fingers = [(-1.3, -0.6), (1.0, -1.6)]
+    fingers = [tip for _, tip in EXTENDED.get(handshape, ())]
     for dx, dy in fingers:
         tip = (int(x + sign * dx * s), int(y + dy * s))
         cv2.line(image, (int(x + sign * dx * s * 0.3), int(y)), tip, outline, finger + 2, cv2.LINE_AA)
@@ -280,6 +283,60 @@ def draw_hand(image: np.ndarray, centre: tuple[float, float], size: float, hands
         return
     cv2.circle(image, (int(x), int(y)), int(s) + 1, outline, -1, cv2.LINE_AA)
     cv2.circle(image, (int(x), int(y)), int(s), skin, -1, cv2.LINE_AA)
+
+
+def hand_keypoints(centre: tuple[float, float], size: float, handshape: str, mirrored: bool) -> np.ndarray:
+    """The 21 MediaPipe hand points (wrist, then thumb to pinky, base to tip) of the hand `draw_hand` draws, in pixels:
+    an extended finger's joints along its drawn line, a curled one folded onto the palm, the C and O shapes' on
+    their arc. Ground truth for the corpus's keypoints, as a hand tracker would report them."""
+    x, y = centre
+    s, sign = size, -1 if mirrored else 1
+    points = [(x, y + 0.9 * s)]  # the wrist, below the palm
+    extended = dict(EXTENDED.get(handshape, ()))
+    for index, name in enumerate(FINGERS):
+        if handshape in ("c", "o"):  # fingers along the curve, from its lower end to its top
+            start = np.radians(40 if handshape == "c" else 0)
+            angles = np.linspace(np.pi / 2 + start, np.pi + 0.25 * index, 4) if name == "thumb" else \
+                np.linspace(np.pi / 2 + start + 0.3 * index, 1.5 * np.pi, 4)
+            points += [(x - sign * 1.05 * s * np.cos(a), y + 1.2 * s * np.sin(-a)) for a in angles]
+        elif name in extended:
+            dx, dy = extended[name]
+            base = (x + sign * dx * s * 0.3, y)
+            tip = (x + sign * dx * s, y + dy * s)
+            points += [(base[0] + t * (tip[0] - base[0]), base[1] + t * (tip[1] - base[1])) for t in (0.0, 0.4, 0.7, 1.0)]
+        else:  # curled into the palm: knuckle high, tip folded back down
+            dx = FOLDED_AT[name]
+            points += [(x + sign * dx * s, y + dy * s) for dy in (-0.6, -0.85, -0.6, -0.35)]
+    return np.asarray(points, np.float32)
+
+
+def body_keypoints(body: Body, right_hand: np.ndarray, left_hand: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """MediaPipe's 33 body points (x, y in pixels) and their confidence: the head, shoulders and hips the signer is
+    drawn with, elbows between shoulder and wrist, the hands' points where the pose model has them; legs out of view.
+    Right is the signer's right (the image's left), as MediaPipe names them."""
+    cx, cy, u = body.centre[0], body.centre[1], body.unit
+    width, height = body.image.shape[1], body.image.shape[0]
+    named = {"NOSE": (cx, cy - 1.2 * u), "MOUTH_LEFT": (cx + 0.12 * u, cy - 1.02 * u), "MOUTH_RIGHT": (cx - 0.12 * u, cy - 1.02 * u),
+             "LEFT_EAR": (cx + 0.42 * u, cy - 1.25 * u), "RIGHT_EAR": (cx - 0.42 * u, cy - 1.25 * u),
+             "LEFT_SHOULDER": (cx + 0.95 * u, cy - 0.55 * u), "RIGHT_SHOULDER": (cx - 0.95 * u, cy - 0.55 * u),
+             "LEFT_HIP": (cx + 0.6 * u, cy + 1.1 * u), "RIGHT_HIP": (cx - 0.6 * u, cy + 1.1 * u)}
+    for side, offset in (("LEFT", 1), ("RIGHT", -1)):
+        for part, dx in (("EYE_INNER", 0.1), ("EYE", 0.16), ("EYE_OUTER", 0.22)):
+            named[f"{side}_{part}"] = (cx + offset * dx * u, cy - 1.3 * u)
+    for side, hand in (("LEFT", left_hand), ("RIGHT", right_hand)):
+        shoulder = named[f"{side}_SHOULDER"]
+        wrist = hand[0]
+        outward = 0.3 * u if side == "LEFT" else -0.3 * u
+        named[f"{side}_ELBOW"] = ((shoulder[0] + wrist[0]) / 2 + outward, (shoulder[1] + wrist[1]) / 2 + 0.35 * u)
+        named[f"{side}_WRIST"] = tuple(wrist)
+        named[f"{side}_PINKY"], named[f"{side}_INDEX"], named[f"{side}_THUMB"] = tuple(hand[17]), tuple(hand[5]), tuple(hand[4])
+    points = np.zeros((len(BODY_POINTS), 2), np.float32)
+    confidence = np.zeros(len(BODY_POINTS), np.float32)
+    for name, (px, py) in named.items():
+        index = BODY_POINTS.index(name)
+        points[index] = (px, py)
+        confidence[index] = 1.0 if 0 <= px < width and 0 <= py < height else 0.0
+    return points, confidence
 
 
 def movement_offset(movement: str, t: float) -> tuple[float, float]:
@@ -344,18 +401,31 @@ def _lerp(a: tuple[float, float], b: tuple[float, float], t: float) -> tuple[flo
 
 def render(glosses: tuple[str, ...], signer: Signer, seed: int, table: dict[str, Sign] | None = None) -> list[np.ndarray]:
     """RGB frames of one clip at 25 fps; the dominant hand is the signer's right (image left)."""
+    return render_with_keypoints(glosses, signer, seed, table)[0]
+
+
+def render_with_keypoints(glosses: tuple[str, ...], signer: Signer, seed: int,
+                          table: dict[str, Sign] | None = None) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    """`render`'s frames, and per frame the ground-truth keypoints in Holistic's body + left hand + right hand layout:
+    (T, 75, 3) pixels (z = 0) and (T, 75) confidence."""
     rng = random.Random(seed)
     noise = np.random.default_rng(seed)
     body = Body(signer, noise)
-    frames = []
+    frames, points, confidence = [], [], []
     for (x, y), shape, (ox, oy), other_shape in hand_track(glosses, table or lexicon(), signer, rng):
         frame = body.image.copy()
         jx, jy = noise.normal(0, 0.015, 2)
-        draw_hand(frame, body.point(-ox + jx, oy + jy), body.hand, other_shape, True, body.skin, body.outline)
-        draw_hand(frame, body.point(-x + jx, y + jy), body.hand, shape, False, body.skin, body.outline)
+        left, right = body.point(-ox + jx, oy + jy), body.point(-x + jx, y + jy)  # the signer's left and right hand
+        draw_hand(frame, left, body.hand, other_shape, True, body.skin, body.outline)
+        draw_hand(frame, right, body.hand, shape, False, body.skin, body.outline)
         grain = noise.normal(0, 4, frame.shape).astype(np.float32)
         frames.append(np.clip(frame.astype(np.float32) + grain, 0, 255).astype(np.uint8))
-    return frames
+        left_hand, right_hand = hand_keypoints(left, body.hand, other_shape, True), hand_keypoints(right, body.hand, shape, False)
+        body_points, body_confidence = body_keypoints(body, right_hand, left_hand)
+        points.append(np.concatenate([body_points, left_hand, right_hand]))
+        confidence.append(np.concatenate([body_confidence, np.ones(2 * len(left_hand), np.float32)]))
+    xyz = np.concatenate([np.stack(points), np.zeros((len(points), len(points[0]), 1), np.float32)], axis=2)
+    return frames, xyz, np.stack(confidence)
 
 
 # -- corpus --------------------------------------------------------------------------------------------
@@ -384,12 +454,16 @@ def sample_split(split: str, count: int, rng: random.Random, held: set[tuple[str
 
 def _render_and_write(job: tuple) -> None:  # type: ignore[type-arg]
     path, glosses, signer_seed, clip_seed = job
-    write_video_opencv(Path(path), render(tuple(glosses), make_signer(signer_seed), clip_seed), FPS)
+    signer = make_signer(signer_seed)
+    frames, points, confidence = render_with_keypoints(tuple(glosses), signer, clip_seed)
+    write_video_opencv(Path(path), frames, FPS)
+    write_pose(Path(path).with_suffix(SUFFIX), holistic_pose(points, confidence, FPS, *signer.size))
 
 
 def make_signing_corpus(out_dir: Path, train_clips: int = 1200, val_clips: int = 100, test_clips: int = 200, seed: int = 0,
                         workers: int = 1, on_clip: Callable[[], None] | None = None) -> Path:
-    """Write `videos/*.mp4`, `sentences.csv` (video,text,split,gloss,signer) and a README; returns the CSV path."""
+    """Write `videos/*.mp4` with each clip's ground-truth keypoints beside it (`videos/*.pose`, pose-format, Holistic's
+    layout: body and hands), `sentences.csv` (video,text,split,gloss,signer) and a README; returns the CSV path."""
     video_dir = out_dir / "videos"
     video_dir.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)

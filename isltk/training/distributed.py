@@ -96,7 +96,7 @@ def wrap_model(model: nn.Module, info: DistInfo, strategy: str, device: torch.de
 
         policy = fsdp_mixed_precision(amp_dtype)
         options = {"mp_policy": policy} if policy is not None else {}
-        for block in model.encoder.vit.blocks:  # type: ignore[union-attr]
+        for block in model.encoder.vit.blocks if model.encoder is not None else []:  # type: ignore[union-attr]
             fully_shard(block, **options)
         fully_shard(model, **options)
         return model

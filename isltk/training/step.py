@@ -67,14 +67,15 @@ def autocast(device_type: str, dtype: torch.dtype | None) -> contextlib.Abstract
     return contextlib.nullcontext() if dtype is None else torch.autocast(device_type, dtype=dtype)
 
 
-def forward_objective(model: torch.nn.Module, frames: torch.Tensor, mask: torch.Tensor, tokens: torch.Tensor,
+def forward_objective(model: torch.nn.Module, frames: torch.Tensor | None, mask: torch.Tensor, tokens: torch.Tensor,
                       settings: StepSettings, glosses: torch.Tensor | None = None,
-                      gloss_lengths: torch.Tensor | None = None) -> Objective:
+                      gloss_lengths: torch.Tensor | None = None, keypoints: torch.Tensor | None = None) -> Objective:
     """Teacher-forced forward under the step's autocast, then the training objective (in fp32).
 
-    `frames` are model inputs (normalised frames or cached features, see SignTranslator.model_input)."""
-    with autocast(frames.device.type, settings.amp_dtype):
-        output = model(frames, mask, tokens, settings.motion_dropout)
+    `frames`, `mask`, `keypoints` are model inputs (SignTranslator.batch_inputs: normalised frames or cached
+    features, None without pixels; keypoints None without them)."""
+    with autocast(mask.device.type, settings.amp_dtype):
+        output = model(frames, mask, tokens, settings.motion_dropout, keypoints)
     return objective(output, tokens, settings.label_smoothing, glosses, gloss_lengths, settings.gloss_weights)
 
 

@@ -219,7 +219,7 @@ class Trainer:
         torch.manual_seed(t.seed + self.info.rank)  # then per-rank seeding: different dropout masks per GPU
         random.seed(t.seed + self.info.rank)
         np.random.seed(t.seed + self.info.rank)
-        if t.compile:  # the per-frame ViT is where the FLOPs are; compile it before DDP wraps the model
+        if t.compile and model.encoder is not None:  # the per-frame ViT is where the FLOPs are; compile it before DDP wraps the model
             model.encoder.vit.compile()
         features_dir = self._feature_cache(model) if cfg.encoder.freeze_epochs < 0 else None
         self.step_settings = StepSettings.from_config(cfg, self.device)
@@ -252,7 +252,7 @@ class Trainer:
 
     def _feature_cache(self, model: SignTranslator) -> Path:
         """Frozen backbone for the whole run: its per-frame features, computed once (rank 0) and cached."""
-        model.encoder.set_frozen(True)
+        model.set_frozen(True)
         if self.info.is_main:
             ensure_feature_cache(model, self.cfg.data.prepared_dir, self.device, self.cfg.training.seed, self.callbacks.on_features)
         barrier(self.info)
@@ -307,10 +307,10 @@ class Trainer:
         for i, batch in enumerate(group):
             last = i == len(group) - 1
             with gradient_sync(self.model, sync=last or not self.info.enabled):
+                inputs = core.batch_inputs(batch, self.device)
                 result = forward_objective(
-                    self.model, core.model_input(batch["frames"].to(self.device, non_blocking=True)),
-                    batch["frame_mask"].to(self.device, non_blocking=True), batch["tokens"].to(self.device, non_blocking=True),
-                    self.step_settings, batch["glosses"].to(self.device), batch["gloss_lengths"].to(self.device))
+                    self.model, inputs.frames, inputs.frame_mask, batch["tokens"].to(self.device, non_blocking=True),
+                    self.step_settings, batch["glosses"].to(self.device), batch["gloss_lengths"].to(self.device), inputs.keypoints)
                 # sum over tokens / global token count (x world: DDP averages gradients over ranks)
                 backward(result, total_tokens / self.info.world, self.scaler if self.scaler.is_enabled() else None)
             loss_sum = loss_sum + result.translation.detach()
@@ -351,10 +351,9 @@ class Trainer:
                 core.unshard()  # type: ignore[operator]  # decoding calls submodules directly, not the root forward
             hypotheses, loss_sum, tokens_total, vectors = [], 0.0, 0, []
             for batch in sequential_loader(self.val_set, self.cfg.training.batch_size):
-                frames = core.model_input(batch["frames"].to(self.device))
-                mask, tokens = batch["frame_mask"].to(self.device), batch["tokens"].to(self.device)
+                inputs, tokens = core.batch_inputs(batch, self.device), batch["tokens"].to(self.device)
                 with autocast(self.device.type, self.step_settings.amp_dtype):  # the clips are encoded once
-                    memory, memory_mask = core.forward_features(frames, mask)
+                    memory, memory_mask = core.forward_features(*inputs)
                     summed, count = sequence_loss(core.decoder(tokens[:, :-1], memory, memory_mask), tokens[:, 1:], PAD_ID, 0.0)
                     hyps = core.translate_memory(memory, memory_mask, beam_size=1)
                 vectors.append(clip_vectors(memory, memory_mask).cpu())
@@ -419,7 +418,7 @@ class Trainer:
         window_start, window_clips = time.perf_counter(), 0
         while state.epoch < t.num_epochs and state.step < self.total_steps:
             freeze = self.cfg.encoder.freeze_epochs
-            unwrap(self.model).encoder.set_frozen(freeze < 0 or state.epoch < freeze)
+            unwrap(self.model).set_frozen(freeze < 0 or state.epoch < freeze)
             self.train_set.set_epoch(state.epoch)
             self.sampler.set_epoch(state.epoch, state.batch_in_epoch)
             iterator = iter(self._loader())

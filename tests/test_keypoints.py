@@ -1,0 +1,168 @@
+"""Keypoints: pose-format files read, written and normalised; synthetic ground truth; a pose-only corpus end to end."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from isltk.data import cache
+from isltk.data import keypoints as kp
+from isltk.data.prepare import prepare_cache
+from isltk.errors import DataError
+from isltk.synth.signing import hand_keypoints, make_signer, make_signing_corpus, render_with_keypoints
+
+
+def random_pose(frames: int = 6, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    points = rng.uniform(10, 150, (frames, kp.MODEL_POINTS, 3)).astype(np.float32)
+    confidence = np.ones((frames, kp.MODEL_POINTS), np.float32)
+    return points, confidence
+
+
+def test_a_pose_written_is_read_back_with_the_points_not_found_masked(tmp_path: Path) -> None:
+    points, confidence = random_pose()
+    confidence[2, kp.HAND_OFFSETS[kp.LEFT_HAND] :] = 0  # frame 2: both hands lost
+    kp.write_pose(tmp_path / "a.pose", kp.holistic_pose(points, confidence, 25.0, 160, 120))
+    pose = kp.read_pose(tmp_path / "a.pose")
+    assert pose.body.fps == 25.0 and pose.header.dimensions.width == 160
+    assert [c.name for c in pose.header.components] == list(kp.MODEL_COMPONENTS)
+    xy, found = kp.model_points(pose)
+    assert found.sum() == found.size - 42 and not found[2, 33:].any()
+    np.testing.assert_allclose(xy[found], points[..., :2][found], rtol=1e-6)
+    assert (xy[~found] == 0).all()
+    assert kp.hands_found(found) == pytest.approx(5 / 6)
+
+
+def test_normalised_keypoints_do_not_depend_on_where_the_signer_stands_or_how_large(tmp_path: Path) -> None:
+    points, confidence = random_pose()
+    moved = points.copy()
+    moved[..., :2] = points[..., :2] * 1.7 + np.array([40.0, -25.0], np.float32)  # another camera distance and place
+    features = kp.normalize(*kp.model_points(kp.holistic_pose(points, confidence, 25, 160, 120)))
+    np.testing.assert_allclose(features, kp.normalize(*kp.model_points(kp.holistic_pose(moved, confidence, 25, 400, 300))),
+                               atol=1e-4)
+    left, right = points[:, kp.LEFT_SHOULDER, :2], points[:, kp.RIGHT_SHOULDER, :2]
+    unit = np.median(np.linalg.norm(left - right, axis=-1))
+    np.testing.assert_allclose(features[:, kp.LEFT_SHOULDER, :2] - features[:, kp.RIGHT_SHOULDER, :2], (left - right) / unit, atol=1e-4)
+    wrist = kp.HAND_OFFSETS[kp.RIGHT_HAND]
+    assert np.allclose(features[:, wrist, 2:4], 0)  # the wrist is its hand's origin
+    assert features.shape == (6, kp.MODEL_POINTS, kp.CHANNELS) and (features[..., 4] == 1).all()
+
+
+def test_points_not_found_are_zero_and_marked_not_silently_zero_filled() -> None:
+    points, confidence = random_pose()
+    confidence[:, kp.HAND_OFFSETS[kp.RIGHT_HAND] :] = 0
+    features = kp.normalize(*kp.model_points(kp.holistic_pose(points, confidence, 25, 160, 120)))
+    right = slice(kp.HAND_OFFSETS[kp.RIGHT_HAND], None)
+    assert (features[:, right] == 0).all()  # found = 0 in the last channel tells "not seen" from "at the origin"
+    assert (features[:, : kp.HAND_OFFSETS[kp.RIGHT_HAND], 4] == 1).all()
+
+
+@pytest.mark.parametrize("damage", ["truncated", "empty", "garbage", "no hands"])
+def test_a_damaged_or_foreign_pose_file_is_refused_with_its_name(tmp_path: Path, damage: str) -> None:
+    points, confidence = random_pose(frames=40)
+    path = tmp_path / "clip.pose"
+    kp.write_pose(path, kp.holistic_pose(points, confidence, 25, 160, 120))
+    raw = path.read_bytes()
+    if damage == "truncated":
+        path.write_bytes(raw[: len(raw) // 2])
+    elif damage == "empty":
+        path.write_bytes(b"")
+    elif damage == "garbage":
+        path.write_bytes(b"\x89PNG not a pose" * 50)
+    else:
+        kp.write_pose(path, kp.holistic_pose(points[:, :33], confidence[:, :33], 25, 160, 120, (kp.BODY,)))
+    with pytest.raises(DataError, match="clip.pose"):
+        kp.model_points(kp.read_pose(path), path)
+
+
+def test_synthetic_hands_carry_ground_truth_keypoints_that_tell_their_shapes_apart() -> None:
+    frames, points, confidence = render_with_keypoints(("HELLO",), make_signer(3), seed=1)
+    assert points.shape == (len(frames), kp.MODEL_POINTS, 3) and confidence.shape == points.shape[:2]
+    height, width = frames[0].shape[:2]
+    seen = confidence > 0
+    assert ((points[..., 0] >= 0) & (points[..., 0] < width) & (points[..., 1] >= 0) & (points[..., 1] < height))[seen].all()
+    assert seen[:, kp.HAND_OFFSETS[kp.LEFT_HAND] :].all() and seen[:, kp.LEFT_SHOULDER].all()
+    flat, fist = hand_keypoints((50, 50), 5, "flat", False), hand_keypoints((50, 50), 5, "fist", False)
+    reach = lambda hand: np.linalg.norm(hand[[8, 12, 16, 20]] - hand[0], axis=1).mean()  # noqa: E731 -- fingertips from the wrist
+    assert reach(flat) > 1.4 * reach(fist)
+
+
+@pytest.fixture(scope="module")
+def signing(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("signing-poses")
+    make_signing_corpus(root, train_clips=16, val_clips=4, test_clips=4, seed=4, workers=2)
+    return root
+
+
+def pose_only_corpus(signing: Path, root: Path) -> Path:
+    """The signing corpus as iSign ships its poses: `.pose` files and a CSV, no videos; one file truncated."""
+    poses = root / "poses"
+    poses.mkdir()
+    rows = list(csv.DictReader((signing / "sentences.csv").open(encoding="utf-8")))
+    for row in rows:
+        shutil.copy(signing / "videos" / Path(row["video"]).with_suffix(".pose"), poses)
+    damaged = poses / Path(rows[0]["video"]).with_suffix(".pose").name
+    damaged.write_bytes(damaged.read_bytes()[:200])
+    with (root / "poses.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["video", "text", "split"])
+        writer.writerows([Path(r["video"]).stem + ".pose", r["text"], r["split"]] for r in rows)
+    return root
+
+
+def test_a_pose_only_corpus_prepares_trains_evaluates_and_translates(signing: Path, tmp_path: Path) -> None:
+    from isltk.evaluation.evaluate import evaluate_split
+    from isltk.evaluation.inference import load_translator, translate_clips
+    from isltk.training.trainer import Trainer
+    from tests.conftest import micro_config
+
+    root = pose_only_corpus(signing, tmp_path)
+    cfg = micro_config(root, tmp_path / "runs", num_epochs=2)
+    cfg.data.csv_path, cfg.data.video_dir, cfg.data.prepared_dir = root / "poses.csv", root / "poses", tmp_path / "prepared"
+    cfg.data.sample_fps, cfg.data.keypoints, cfg.data.pixels = 10.0, "pose_files", False
+    report = prepare_cache(cfg, workers=2)
+    assert report.usable == 23 and [r.reason for r in report.rejects if "truncated or corrupt" in r.reason]
+    assert report.hands_found == pytest.approx(1.0)  # the ground truth has both hands in every frame
+    records = cache.load_manifest(cfg.data.prepared_dir)
+    clips = cache.clips_dir(cfg.data.prepared_dir)
+    assert not list(clips.glob("*.npy")) and len(list(clips.glob("*.pose"))) == 23  # keypoints, no frames
+    stored = kp.read_pose(kp.keypoints_path(clips, records[0]["key"]))
+    assert stored.body.data.shape[0] == records[0]["frames"] == min(128, max(4, round(records[0]["duration_s"] * 10)))
+    assert prepare_cache(cfg, workers=1).reused == 23
+
+    trainer = Trainer(cfg, tmp_path / "run")
+    assert trainer.model.encoder is None and trainer.model.keypoints is not None  # no ViT: keypoints alone
+    trainer.fit()
+    loaded = load_translator(tmp_path / "run", device="cpu")
+    scored = evaluate_split(loaded, "test", 1, 1.0, tmp_path / "eval")
+    bleu4 = next(s for s in scored.scores if s.name == "BLEU-4")
+    assert 0.0 <= bleu4.value <= 100.0 and "case:lc" in bleu4.signature
+    test_pose = root / "poses" / next(r["id"] + ".pose" for r in records if r["split"] == "test")
+    results = list(translate_clips(loaded, [test_pose, root / "poses" / "missing.pose"], beam=1, alpha=1.0))
+    assert results[0].error == "" and results[0].text
+    assert "pose file not found" in results[1].error
+
+
+def test_keypoints_beside_pixels_are_stored_at_the_stored_frames_and_read_by_the_model(signing: Path, tmp_path: Path) -> None:
+    from isltk.training.trainer import Trainer
+    from tests.conftest import micro_config
+
+    cfg = micro_config(signing, tmp_path / "runs", num_epochs=1)
+    cfg.data.prepared_dir, cfg.data.keypoints = tmp_path / "prepared", "pose_files"
+    assert prepare_cache(cfg, workers=2).usable == 24
+    clips = cache.clips_dir(cfg.data.prepared_dir)
+    for record in cache.load_manifest(cfg.data.prepared_dir):
+        frames = np.load(cache.clip_frames_path(cfg.data.prepared_dir, record["key"], "npy"), mmap_mode="r")
+        assert kp.read_pose(kp.keypoints_path(clips, record["key"])).body.data.shape[0] == len(frames) == 12
+    trainer = Trainer(cfg, tmp_path / "run")
+    batch = next(iter(trainer._loader()))
+    assert batch["keypoints"].shape[:2] == batch["frames"].shape[:2] and batch["keypoints"].shape[2:] == (75, 5)
+    assert trainer.model.encoder is not None and trainer.model.keypoints is not None
+    trainer.fit()
+    cfg.data.keypoints = "none"  # another keypoint setting: the cache is refused, not mixed
+    with pytest.raises(DataError, match="keypoints: pose_files -> none"):
+        prepare_cache(cfg, workers=1)
