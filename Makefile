@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR ?= demo
 
-.PHONY: install test test-fast demo lint bench learning clean docs gpu-check
+.PHONY: install test test-fast demo lint bench learning clean docs gpu-check keypoints
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,6 +14,20 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# MediaPipe Holistic for data.keypoints: mediapipe, beside the main install. mediapipe 0.10.21 is the last release
+# whose wheel ships the Holistic, hand and pose models; --no-deps because its declared dependencies would replace
+# numpy 2 with 1.x and put opencv-contrib into opencv-headless's cv2/ folder. protobuf<5 and attrs are all it needs
+# here (matplotlib is a main dependency); scikit-image ships the real photograph its tests read (astronaut).
+# pip's resolver then warns that mediapipe wants numpy<2: expected, and harmless for the parts isltk uses.
+KEYPOINTS_STAMP := $(VENV)/.keypoints
+$(KEYPOINTS_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet --no-deps "mediapipe==0.10.21"
+	$(BIN)/python -m pip install --quiet "protobuf>=4.25.3,<5" "attrs>=19.1" "scikit-image>=0.24"
+	$(BIN)/python -c "import mediapipe, numpy; assert numpy.__version__ >= '2', numpy.__version__; mediapipe.solutions.holistic.Holistic(model_complexity=1).close()"
+	touch $(KEYPOINTS_STAMP)
+
+keypoints: $(KEYPOINTS_STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -x

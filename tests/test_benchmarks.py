@@ -26,6 +26,7 @@ SMOKE = {
     "bench_generalisation.py": (["--out", "{tmp}", "--clips", "6", "2", "2", "--set", "training.num_epochs=1",
                                  "--set", "training.batch_size=2"], "total"),
     "bench_hand_shape.py": (["--steps", "2", "--seeds", "0", "--variants", ""], "forehead pair"),
+    "bench_keypoints.py": (["--clips", "1", "--seconds", "0.5", "--workers", "1"], "prepare with keypoints / without"),
     "bench_learning.py": (["--out", "{tmp}", "--clips", "6", "2", "4", "--no-glosses", *LEARNING_SETS], "validation BLEU-4 by step"),
     "bench_inference.py": (["--preset", "tiny", "--batch", "2", "--frames", "4", "--repeats", "1", "--vocab", "50"], "beam 4 / beam 1"),
     "bench_loader.py": (["--clips", "2", "--copies", "16", "--cache", "{tmp}"], "loader / on-the-fly"),
@@ -34,6 +35,7 @@ SMOKE = {
     "bench_stem.py": (["--frames", "8", "--repeats", "2", "--variants", ""], "preset"),
     "bench_train.py": (["--preset", "tiny", "--steps", "1", "--warmup", "1"], "MFU"),
 }
+NEEDS_KEYPOINTS = {"bench_keypoints.py"}
 
 
 def test_every_benchmark_has_a_smoke_run() -> None:
@@ -44,6 +46,8 @@ def test_every_benchmark_has_a_smoke_run() -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("script", sorted(SMOKE))
 def test_benchmark_runs_at_tiny_sizes(script: str, tmp_path: Path) -> None:
+    if script in NEEDS_KEYPOINTS:
+        pytest.importorskip("mediapipe", reason="MediaPipe comes with `make keypoints` (not part of the main install)")
     arguments, expected = SMOKE[script]
     command = [sys.executable, str(ROOT / "benchmarks" / script), *(a.replace("{tmp}", str(tmp_path)) for a in arguments)]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600,

@@ -166,3 +166,32 @@ def test_keypoints_beside_pixels_are_stored_at_the_stored_frames_and_read_by_the
     cfg.data.keypoints = "none"  # another keypoint setting: the cache is refused, not mixed
     with pytest.raises(DataError, match="keypoints: pose_files -> none"):
         prepare_cache(cfg, workers=1)
+
+
+def test_kill_9_mid_prepare_with_keypoints_then_rerun_matches_uninterrupted(signing: Path, tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.test_prepare import cache_snapshot
+
+    def command(prepared: Path, jobs: str) -> list[str]:
+        return [sys.executable, "-m", "isltk", "prepare", "-c", "configs/tiny.yaml", "-j", jobs,
+                "--set", f"data.video_dir={signing / 'videos'}", "--set", f"data.csv_path={signing / 'sentences.csv'}",
+                "--set", f"data.prepared_dir={prepared}", "--set", "data.keypoints=pose_files"]
+
+    clips = cache.clips_dir(tmp_path / "prepared")
+    process = subprocess.Popen(command(tmp_path / "prepared", "1"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while time.time() < deadline and len(list(clips.glob("*.pose"))) < 3:
+        time.sleep(0.005)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert 3 <= len(list(clips.glob("*.pose"))) < 24, "the kill must land mid-run"
+    resumed = subprocess.run(command(tmp_path / "prepared", "2"), capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "at least one hand found in 100.0% of stored frames" in resumed.stdout
+    subprocess.run(command(tmp_path / "reference", "1"), check=True, capture_output=True)
+    assert cache_snapshot(tmp_path / "prepared") == cache_snapshot(tmp_path / "reference")

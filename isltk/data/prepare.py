@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from isltk.config import Config, DataConfig
-from isltk.data import cache, keypoints
+from isltk.data import cache, holistic, keypoints
 from isltk.data.framestore import FrameFile, frame_path, write_frames
 from isltk.data.layouts import RowReject, SourceRow, image_frames, read_rows
 from isltk.data.subword import SubwordVocabulary
@@ -167,10 +167,13 @@ def ratio_split(clip_id: str, data: DataConfig) -> str:
     return "train"
 
 
-def _decode_row(row: SourceRow, settings: FrameSettings) -> Any:
+def _decode_row(row: SourceRow, settings: FrameSettings) -> DecodedClip:
+    raw = settings.keypoints == "mediapipe"  # the detector reads the frames before they are resized
     if row.is_image_folder:
-        return decode_image_folder(image_frames(row.source), settings.sampling, settings.image_size, settings.resize_mode)
-    return decode_video(row.source, settings.sampling, settings.image_size, settings.resize_mode, settings.min_decoded_fraction, threads=1)
+        return decode_image_folder(image_frames(row.source), settings.sampling, settings.image_size, settings.resize_mode,
+                                   keep_raw=raw)
+    return decode_video(row.source, settings.sampling, settings.image_size, settings.resize_mode, settings.min_decoded_fraction,
+                        threads=1, keep_raw=raw)
 
 
 def _reject(clips_dir: Path, row: SourceRow, reason: str, signature: list[int], start: float) -> ClipOutcome:
@@ -201,6 +204,10 @@ def prepare_one(row: SourceRow, settings: FrameSettings, clips_dir: Path, signat
         pose = None
         if settings.keypoints == "pose_files":
             pose, clip = _stored_pose(row, settings, pose_path, clip)
+        elif settings.keypoints == "mediapipe":
+            assert clip is not None and clip.raw is not None
+            pose = holistic.extract(clip.raw, len(clip.raw) / clip.duration_s)  # the stored frames' rate
+            clip.raw = None
     except (VideoDecodeError, DataError) as exc:
         return _reject(clips_dir, row, str(exc), signature, start)
     except Exception as exc:  # OpenCV can raise cv2.error on damaged streams; keep the run alive
@@ -346,6 +353,8 @@ def prepare_cache(
     rows, row_rejects, layout = read_rows(data)  # CSV problems fail here, before any video work
     if data.pixels and not data.video_dir.is_dir():
         raise DataError(f"{data.video_dir}: video folder not found (set data.video_dir)")
+    if data.keypoints == "mediapipe":
+        holistic.require_mediapipe()
     if data.keypoints == "pose_files" and not data.poses_dir.is_dir():
         raise DataError(f"{data.poses_dir}: pose folder not found (set data.pose_dir, or data.video_dir for a pose-only corpus)")
     out_dir, settings = data.prepared_dir, FrameSettings.from_data(data)

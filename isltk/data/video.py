@@ -74,6 +74,7 @@ class DecodedClip:
     duration_s: float
     width: int
     height: int
+    raw: list[np.ndarray] | None = None  # the stored frames before resizing, RGB at the decoded size (keep_raw only)
 
 
 def _shrink(frame: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -134,9 +135,17 @@ class _Scan:
     header_count: int
     fps: float
     raw_size: tuple[int, int]  # (width, height) as displayed, after rotation
+    raw: dict[int, np.ndarray] | None = None  # the kept frames before resizing (BGR), when asked for
+
+    def keep(self, index: int, frame: np.ndarray, size: int, mode: str) -> None:
+        self.raw_size = (frame.shape[1], frame.shape[0])
+        self.kept[index] = fit_frame(frame, size, mode)
+        if self.raw is not None:
+            self.raw[index] = frame
 
 
-def _scan(path: Path, wanted: set[int] | None, sampling: FrameSampling, size: int, mode: str, threads: int) -> _Scan:
+def _scan(path: Path, wanted: set[int] | None, sampling: FrameSampling, size: int, mode: str, threads: int,
+          keep_raw: bool = False) -> _Scan:
     """Decode every frame once; convert only the wanted ones (planned from the header when None)."""
     capture = _open(path, threads)
     header_count, fps = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)), float(capture.get(cv2.CAP_PROP_FPS))
@@ -145,7 +154,7 @@ def _scan(path: Path, wanted: set[int] | None, sampling: FrameSampling, size: in
         if header_count > 0 and fps > 0:
             estimate, duration = np.arange(header_count) / fps, header_count / fps
             wanted = set(pick_frames(estimate, duration, sampling.frames_for(duration, header_count)).tolist())
-    scan = _Scan({}, [], header_count, fps, (0, 0))
+    scan = _Scan({}, [], header_count, fps, (0, 0), {} if keep_raw else None)
     try:
         while capture.grab():
             index = len(scan.pts_ms)
@@ -153,14 +162,14 @@ def _scan(path: Path, wanted: set[int] | None, sampling: FrameSampling, size: in
             if index in wanted:
                 ok, frame = capture.retrieve()
                 if ok and frame is not None and frame.size:
-                    scan.raw_size = (frame.shape[1], frame.shape[0])
-                    scan.kept[index] = fit_frame(frame, size, mode)
+                    scan.keep(index, frame, size, mode)
     finally:
         capture.release()
     return scan
 
 
-def _scan_pyav(path: Path, wanted: set[int] | None, sampling: FrameSampling, size: int, mode: str, threads: int) -> _Scan:
+def _scan_pyav(path: Path, wanted: set[int] | None, sampling: FrameSampling, size: int, mode: str, threads: int,
+               keep_raw: bool = False) -> _Scan:
     """The same single pass as `_scan`, with PyAV's FFmpeg (dav1d for AV1) instead of OpenCV's."""
     import av
 
@@ -180,15 +189,13 @@ def _scan_pyav(path: Path, wanted: set[int] | None, sampling: FrameSampling, siz
             if header_count > 0 and fps > 0:
                 duration = header_count / fps
                 wanted = set(pick_frames(np.arange(header_count) / fps, duration, sampling.frames_for(duration, header_count)).tolist())
-        scan = _Scan({}, [], header_count, fps, (0, 0))
+        scan = _Scan({}, [], header_count, fps, (0, 0), {} if keep_raw else None)
         try:
             for frame in container.decode(stream):
                 index = len(scan.pts_ms)
                 scan.pts_ms.append(float(frame.time) * 1000.0 if frame.time is not None else float("nan"))
                 if index in wanted:
-                    image = frame.to_ndarray(format="bgr24")
-                    scan.raw_size = (image.shape[1], image.shape[0])
-                    scan.kept[index] = fit_frame(image, size, mode)
+                    scan.keep(index, frame.to_ndarray(format="bgr24"), size, mode)
         except av.FFmpegError:
             pass  # a corrupt tail: what decoded so far is judged below, as with OpenCV
     return scan
@@ -206,17 +213,17 @@ def video_codec(path: Path) -> str | None:
 
 
 def _scan_any(path: Path, wanted: set[int] | None, sampling: FrameSampling, size: int, mode: str, threads: int,
-              backend: str) -> tuple[_Scan, str]:
+              backend: str, keep_raw: bool = False) -> tuple[_Scan, str]:
     """OpenCV first; PyAV when OpenCV cannot open the file or decodes no frame of it (e.g. AV1)."""
     if backend == "opencv":
         try:
-            scan = _scan(path, wanted, sampling, size, mode, threads)
+            scan = _scan(path, wanted, sampling, size, mode, threads, keep_raw)
             if scan.pts_ms:
                 return scan, "opencv"
         except VideoDecodeError:
             pass
     try:
-        return _scan_pyav(path, wanted, sampling, size, mode, threads), "pyav"
+        return _scan_pyav(path, wanted, sampling, size, mode, threads, keep_raw), "pyav"
     except VideoDecodeError:
         codec = video_codec(path)
         if codec:
@@ -227,9 +234,10 @@ def _scan_any(path: Path, wanted: set[int] | None, sampling: FrameSampling, size
 
 def decode_video(
     path: Path, frames: int | FrameSampling, size: int, mode: str = "letterbox", min_decoded_fraction: float = 0.9,
-    threads: int = 0,
+    threads: int = 0, keep_raw: bool = False,
 ) -> DecodedClip:
-    """Decode `path` into a fixed count of frames or by time; raises VideoDecodeError with a reason for bad files."""
+    """Decode `path` into a fixed count of frames or by time; raises VideoDecodeError with a reason for bad files.
+    `keep_raw` also returns the stored frames before resizing (a keypoint detector reads them at full size)."""
     sampling = as_sampling(frames)
     if path.is_dir():
         raise VideoDecodeError("a folder, not a video file")
@@ -237,7 +245,7 @@ def decode_video(
         raise VideoDecodeError("file not found")
     if path.stat().st_size == 0:
         raise VideoDecodeError("empty file (0 bytes)")
-    scan, backend = _scan_any(path, None, sampling, size, mode, threads, "opencv")
+    scan, backend = _scan_any(path, None, sampling, size, mode, threads, "opencv", keep_raw)
     decoded, header_count = len(scan.pts_ms), scan.header_count
     if not decoded:
         codec = video_codec(path)
@@ -254,31 +262,34 @@ def decode_video(
     picked = pick_frames(stamps, duration, sampling.frames_for(duration, decoded)).tolist()
     missing = set(picked) - scan.kept.keys()
     if missing:  # the header misled the plan (VFR, wrong count): fetch the exact frames
-        rescan = _scan_pyav(path, missing, sampling, size, mode, threads) if backend == "pyav" else \
-            _scan(path, missing, sampling, size, mode, threads)
+        rescan = _scan_pyav(path, missing, sampling, size, mode, threads, keep_raw) if backend == "pyav" else \
+            _scan(path, missing, sampling, size, mode, threads, keep_raw)
         scan.kept.update(rescan.kept)
+        if scan.raw is not None and rescan.raw is not None:
+            scan.raw.update(rescan.raw)
         scan.raw_size = rescan.raw_size if scan.raw_size == (0, 0) else scan.raw_size
         if set(picked) - scan.kept.keys():
             raise VideoDecodeError("frames could not be re-read consistently (unstable decode)")
     frames = np.stack([scan.kept[i] for i in picked])
-    return DecodedClip(frames, decoded, scan.fps, duration, *scan.raw_size)
+    raw = [cv2.cvtColor(scan.raw[i], cv2.COLOR_BGR2RGB) for i in picked] if scan.raw is not None else None
+    return DecodedClip(frames, decoded, scan.fps, duration, *scan.raw_size, raw)
 
 
 def decode_image_folder(
-    frame_paths: list[Path], frames: int | FrameSampling, size: int, mode: str = "letterbox", fps: float = IMAGE_FOLDER_FPS
+    frame_paths: list[Path], frames: int | FrameSampling, size: int, mode: str = "letterbox", fps: float = IMAGE_FOLDER_FPS,
+    keep_raw: bool = False,
 ) -> DecodedClip:
     """A clip stored as numbered images (PHOENIX-2014T): read only the picked frames."""
     if not frame_paths:
         raise VideoDecodeError("no frame images found")
     stamps, duration = np.arange(len(frame_paths)) / fps, len(frame_paths) / fps
     picked = pick_frames(stamps, duration, as_sampling(frames).frames_for(duration, len(frame_paths)))
-    loaded: dict[int, np.ndarray] = {}
-    raw_shape = (0, 0)
+    scan = _Scan({}, [], len(frame_paths), fps, (0, 0), {} if keep_raw else None)
     for index in sorted(set(picked.tolist())):
         image = cv2.imread(str(frame_paths[index]), cv2.IMREAD_COLOR)
         if image is None:
             raise VideoDecodeError(f"cannot read frame image {frame_paths[index].name}")
-        raw_shape = image.shape[:2]
-        loaded[index] = fit_frame(image, size, mode)
-    frames = np.stack([loaded[i] for i in picked.tolist()])
-    return DecodedClip(frames, len(frame_paths), fps, len(frame_paths) / fps, raw_shape[1], raw_shape[0])
+        scan.keep(index, image, size, mode)
+    frames = np.stack([scan.kept[i] for i in picked.tolist()])
+    raw = [cv2.cvtColor(scan.raw[i], cv2.COLOR_BGR2RGB) for i in picked.tolist()] if scan.raw is not None else None
+    return DecodedClip(frames, len(frame_paths), fps, len(frame_paths) / fps, *scan.raw_size, raw)

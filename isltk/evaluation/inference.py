@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 
 from isltk.config import Config, validate_config
-from isltk.data import cache, keypoints
+from isltk.data import cache, holistic, keypoints
 from isltk.data.dataset import Augment, ClipItem, PreparedClips, collate, frame_indices, sequential_loader
 from isltk.data.video import FrameSampling, decode_video
 from isltk.data.vocab import TextVocabulary
@@ -229,14 +229,15 @@ def clip_inputs(loaded: LoadedTranslator, path: Path) -> ClipItem:
     sampling = FrameSampling.from_data(data)
     frames = points = None
     if data.pixels:
-        frames = decode_video(path, sampling, data.image_size, data.resize_mode, data.min_decoded_fraction).frames
+        clip = decode_video(path, sampling, data.image_size, data.resize_mode, data.min_decoded_fraction,
+                            keep_raw=data.keypoints == "mediapipe")
+        frames = clip.frames
+        if clip.raw is not None:  # MediaPipe on the full-size frames, as prepare ran it
+            points = keypoints.normalize(*keypoints.model_points(holistic.extract(clip.raw, len(clip.raw) / clip.duration_s)))
     if data.keypoints == "pose_files":
         pose_path = path.with_suffix(keypoints.SUFFIX)
         pose = keypoints.sampled(keypoints.read_pose(pose_path), sampling, len(frames) if frames is not None else None)
         points = keypoints.normalize(*keypoints.model_points(pose, pose_path))
-    elif data.keypoints != "none":
-        raise DataError(f"{path}: this model reads {data.keypoints} keypoints, which translate cannot extract yet; "
-                        "prepare the clip as a corpus and run `isltk evaluate`")
     if not data.time_based:
         picked = frame_indices(len(frames) if frames is not None else len(points), data.num_frames, None)
         frames = frames[picked] if frames is not None else None
