@@ -71,6 +71,9 @@ class DataConfig(StrictModel):
                                   "data.video_dir (default: data.video_dir itself)")
     pixels: bool = Field(True, description="store and read the frames; false with keypoints pose_files: a pose-only "
                          "corpus (no videos needed), the model reads keypoints alone")
+    hand_crop_px: int = Field(0, ge=0, le=224, description="side in pixels of a crop per hand per frame, cut from the "
+                              "full-size frame where the keypoints place the hand and read by a hand encoder; 0 = none "
+                              "(needs data.keypoints)")
 
     @property
     def stored_frames(self) -> int:
@@ -91,6 +94,9 @@ class DataConfig(StrictModel):
             raise ValueError("data.val_fraction + data.test_fraction must leave room for a train split (< 1.0)")
         if not self.pixels and self.keypoints != "pose_files":
             raise ValueError("data.pixels false (a pose-only corpus) needs data.keypoints: pose_files, the model's only input")
+        if self.hand_crop_px and (self.keypoints == "none" or not self.pixels):
+            raise ValueError("data.hand_crop_px needs data.keypoints (they place the crops) and data.pixels (the frames "
+                             "they are cut from)")
         return self
 
     @property

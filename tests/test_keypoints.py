@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
+from typer.testing import CliRunner
 
 from isltk.data import cache
 from isltk.data import keypoints as kp
@@ -115,9 +117,9 @@ def pose_only_corpus(signing: Path, root: Path) -> Path:
 
 
 def test_a_pose_only_corpus_prepares_trains_evaluates_and_translates(signing: Path, tmp_path: Path) -> None:
+    from isltk.cli.app import app
     from isltk.evaluation.evaluate import evaluate_split
     from isltk.evaluation.inference import load_translator, translate_clips
-    from isltk.training.trainer import Trainer
     from tests.conftest import micro_config
 
     root = pose_only_corpus(signing, tmp_path)
@@ -134,10 +136,13 @@ def test_a_pose_only_corpus_prepares_trains_evaluates_and_translates(signing: Pa
     assert stored.body.data.shape[0] == records[0]["frames"] == min(128, max(4, round(records[0]["duration_s"] * 10)))
     assert prepare_cache(cfg, workers=1).reused == 23
 
-    trainer = Trainer(cfg, tmp_path / "run")
-    assert trainer.model.encoder is None and trainer.model.keypoints is not None  # no ViT: keypoints alone
-    trainer.fit()
+    config_path = tmp_path / "poses.yaml"
+    config_path.write_text(yaml.safe_dump(cfg.model_dump(mode="json")))
+    trained = CliRunner().invoke(app, ["train", "-c", str(config_path), "--out", str(tmp_path / "run")], env={"COLUMNS": "300"})
+    assert trained.exit_code == 0, trained.output
+    assert "keypoint encoder" in trained.output and "ViT" not in trained.output  # the start line names what reads frames
     loaded = load_translator(tmp_path / "run", device="cpu")
+    assert loaded.model.encoder is None and loaded.model.keypoints is not None  # no ViT: keypoints alone
     scored = evaluate_split(loaded, "test", 1, 1.0, tmp_path / "eval")
     bleu4 = next(s for s in scored.scores if s.name == "BLEU-4")
     assert 0.0 <= bleu4.value <= 100.0 and "case:lc" in bleu4.signature
@@ -195,3 +200,35 @@ def test_kill_9_mid_prepare_with_keypoints_then_rerun_matches_uninterrupted(sign
     assert "at least one hand found in 100.0% of stored frames" in resumed.stdout
     subprocess.run(command(tmp_path / "reference", "1"), check=True, capture_output=True)
     assert cache_snapshot(tmp_path / "prepared") == cache_snapshot(tmp_path / "reference")
+
+
+def test_hand_crops_are_cut_where_the_keypoints_place_the_hands_and_read_by_the_hand_encoder(signing: Path, tmp_path: Path) -> None:
+    from isltk.data.framestore import FrameFile
+    from isltk.data.hands import hands_path
+    from isltk.synth.signing import Body
+    from isltk.training.trainer import Trainer
+    from tests.conftest import micro_config
+
+    cfg = micro_config(signing, tmp_path / "runs", num_epochs=1)
+    cfg.data.prepared_dir, cfg.data.keypoints, cfg.data.hand_crop_px = tmp_path / "prepared", "pose_files", 24
+    assert prepare_cache(cfg, workers=2).usable == 24
+    clips = cache.clips_dir(cfg.data.prepared_dir)
+    rows = {r["video"]: r for r in csv.DictReader((signing / "sentences.csv").open(encoding="utf-8"))}
+    for record in cache.load_manifest(cfg.data.prepared_dir)[:6]:
+        crops = FrameFile(hands_path(clips, record["key"])).read()
+        assert crops.shape == (2 * record["frames"], 24, 24, 3)
+        signer = make_signer(int(rows[record["id"] + ".mp4"]["signer"].removeprefix("signer")))
+        skin = np.array(Body(signer, np.random.default_rng(0)).skin, np.float32)
+        centre = crops[:, 9:15, 9:15].reshape(-1, 3).astype(np.float32)  # the middle of each crop: the palm
+        assert np.median(np.abs(centre - skin).sum(1)) < 60, "crops must sit on the hands"
+    trainer = Trainer(cfg, tmp_path / "run")
+    batch = next(iter(trainer._loader()))
+    assert batch["hands"].shape[2:] == (2, 24, 24, 3) and batch["hands_found"].all()
+    assert trainer.model.hands is not None
+    trainer.fit()
+    from isltk.evaluation.inference import load_translator, translate_clips
+
+    loaded = load_translator(tmp_path / "run", device="cpu")
+    test_video = signing / "videos" / next(v for v, r in rows.items() if r["split"] == "test")
+    result = next(translate_clips(loaded, [test_video], beam=1, alpha=1.0))  # crops cut from the new clip the same way
+    assert result.error == "" and result.text

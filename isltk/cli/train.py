@@ -44,7 +44,7 @@ def train(
         summary = summarize(info.model_config, frames)
         stderr.print(f"run folder {info.run_dir} | device {info.device} x{info.world} | precision {info.amp} | "
                      f"{info.train_clips} train / {info.val_clips} val clips | {info.steps_per_epoch} steps/epoch")
-        stderr.print(f"model: {summary.parameters['total'] / 1e6:.3g} M parameters (ViT {summary.parameters['encoder'] / 1e6:.3g} M), "
+        stderr.print(f"model: {summary.parameters['total'] / 1e6:.3g} M parameters ({_input_parts(summary.parameters)}), "
                      f"{summary.train_gflop_per_clip:.3g} GFLOP per clip of {frames} frames per training step")
         stderr.print(f"supervision: {info.supervision}", highlight=False)
         if not info.val_clips:
@@ -99,3 +99,9 @@ def train(
                          f"curves: {result.run_dir / CURVES_FILE}")
 
 
+_INPUT_PARTS = {"encoder": "ViT", "keypoints": "keypoint encoder", "hands": "hand encoder"}
+
+
+def _input_parts(parameters: dict[str, int]) -> str:
+    """Name the per-frame readers the model has: a pose-only model has no ViT, a hands model has three."""
+    return ", ".join(f"{label} {parameters[part] / 1e6:.3g} M" for part, label in _INPUT_PARTS.items() if part in parameters)

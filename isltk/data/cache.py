@@ -10,6 +10,7 @@
       rejects.csv       rows that could not be used, with the reason
       clips/<key>.npy | <key>.jpgs.npz   frames (isltk.data.framestore), <key>.json their commit record
       clips/<key>.pose  keypoints at the stored frames (pose-format, isltk.data.keypoints), data.keypoints only
+      clips/<key>.hands.jpgs.npz   two hand crops per stored frame (isltk.data.hands), data.hand_crop_px only
       features/         per-frame features of a frozen backbone (isltk.training.features)
 
 Everything else asks this module for a path or a record list, so a new file or a format change is
@@ -24,6 +25,7 @@ from typing import Any
 
 from isltk.data.framestore import SUFFIX as FRAME_SUFFIXES
 from isltk.data.framestore import frame_path
+from isltk.data.hands import hands_path
 from isltk.data.keypoints import SUFFIX as KEYPOINT_SUFFIX
 from isltk.data.keypoints import keypoints_path
 from isltk.data.vocab import TextVocabulary, Vocabulary, load_vocabulary
@@ -132,10 +134,14 @@ def clip_keypoints_path(prepared_dir: Path, key: str) -> Path:
     return keypoints_path(clips_dir(prepared_dir), key)
 
 
-def inputs(prepared_dir: Path) -> tuple[bool, str]:
-    """(frames stored, keypoints mode: none | mediapipe | pose_files) of a cache, from settings.json."""
+def inputs(prepared_dir: Path) -> tuple[bool, str, int]:
+    """(frames stored, keypoints mode: none | mediapipe | pose_files, hand crop side in px or 0) of a cache."""
     settings = read_settings(prepared_dir) or {}
-    return bool(settings.get("pixels", True)), str(settings.get("keypoints", "none"))
+    return bool(settings.get("pixels", True)), str(settings.get("keypoints", "none")), int(settings.get("hand_crop_px", 0))
+
+
+def clip_hands_path(prepared_dir: Path, key: str) -> Path:
+    return hands_path(clips_dir(prepared_dir), key)
 
 
 def load_text_vocabulary(prepared_dir: Path) -> TextVocabulary:

@@ -18,8 +18,16 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from isltk.data.cache import clip_frames_path, clip_keypoints_path, inputs, load_manifest, storage_format
+from isltk.data.cache import (
+    clip_frames_path,
+    clip_hands_path,
+    clip_keypoints_path,
+    inputs,
+    load_manifest,
+    storage_format,
+)
 from isltk.data.framestore import FrameFile
+from isltk.data.hands import hands_found
 from isltk.data.keypoints import clip_keypoints
 from isltk.data.supervision import SignLabels
 from isltk.data.vocab import TextVocabulary
@@ -80,6 +88,8 @@ class ClipItem(NamedTuple):
     tokens: torch.Tensor  # target ids with BOS/EOS
     glosses: torch.Tensor  # sign label ids: glosses or pseudo-glosses (isltk.data.supervision)
     keypoints: torch.Tensor | None = None  # float (T, P, C) (isltk.data.keypoints); None without keypoints
+    hands: torch.Tensor | None = None  # uint8 (T, 2, S, S, 3) crops, left then right hand (isltk.data.hands); None without
+    hands_found: torch.Tensor | None = None  # bool (T, 2): the hand was found (its crop is real)
 
 
 class PreparedClips(Dataset):
@@ -94,7 +104,7 @@ class PreparedClips(Dataset):
         # label ids once per clip: pseudo-glosses lemmatise the sentence
         self.label_ids = [labels.ids(r) for r in self.records] if labels is not None else [[] for _ in self.records]
         self.cache_format = storage_format(prepared_dir)
-        self.pixels, keypoints = inputs(prepared_dir)
+        self.pixels, keypoints, self.hand_crop_px = inputs(prepared_dir)
         self.keypoints = keypoints != "none"
         self.epoch = 0
 
@@ -137,10 +147,28 @@ class PreparedClips(Dataset):
         glosses = torch.tensor(self.label_ids[index], dtype=torch.long)
         picked = self.picked_frames(index, rng)
         frames = torch.from_numpy(self.frames(index, rng, picked)) if self.pixels or self.features_dir else None
-        points = None
+        points = crops = found = None
+        key = self.records[index]["key"]
         if self.keypoints:  # the same frames as the pixels; no spatial augmentation (normalised to the body already)
-            points = torch.from_numpy(clip_keypoints(clip_keypoints_path(self.dir, self.records[index]["key"]), picked))
-        return ClipItem(frames, torch.tensor(tokens, dtype=torch.long), glosses, points)
+            points = clip_keypoints(clip_keypoints_path(self.dir, key), picked)
+        if self.hand_crop_px:
+            crops, found = self.hand_crops(index, rng, picked, points)
+        return ClipItem(frames, torch.tensor(tokens, dtype=torch.long), glosses,
+                        torch.from_numpy(points) if points is not None else None, crops, found)
+
+    def hand_crops(self, index: int, rng: np.random.Generator | None, picked: np.ndarray | None,
+                   points: np.ndarray | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """The picked frames' hand crops (T, 2, S, S, 3), colour-jittered like frames (gains of their own), and
+        whether each hand was found (its wrist keypoint)."""
+        stored = FrameFile(clip_hands_path(self.dir, self.records[index]["key"]))
+        frames = np.arange(len(stored) // 2) if picked is None else np.asarray(picked)
+        crops = stored.read(np.stack([2 * frames, 2 * frames + 1], axis=1).ravel())
+        if rng is not None and self.augment.color_jitter:
+            gains = rng.uniform(1 - self.augment.color_jitter, 1 + self.augment.color_jitter, 3).astype(np.float32)
+            crops = np.clip(crops * gains, 0, 255).astype(np.uint8)
+        assert points is not None  # crops need keypoints (config rule)
+        found = hands_found(points[..., -1] > 0)
+        return torch.from_numpy(crops.reshape(len(frames), 2, *crops.shape[1:])), torch.from_numpy(found)
 
 
 def _padded(tensors: list[torch.Tensor], time: int) -> torch.Tensor:
@@ -168,6 +196,9 @@ def collate(items: list[tuple]) -> dict[str, torch.Tensor]:  # type: ignore[type
         batch["frames"] = _padded([item.frames for item in items], time)
     if items[0].keypoints is not None:
         batch["keypoints"] = _padded([item.keypoints for item in items], time)
+    if items[0].hands is not None:
+        batch["hands"] = _padded([item.hands for item in items], time)
+        batch["hands_found"] = _padded([item.hands_found for item in items], time)
     return batch
 
 

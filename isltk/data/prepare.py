@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from isltk.config import Config, DataConfig
-from isltk.data import cache, holistic, keypoints
+from isltk.data import cache, hands, holistic, keypoints
 from isltk.data.framestore import FrameFile, frame_path, write_frames
 from isltk.data.layouts import RowReject, SourceRow, image_frames, read_rows
 from isltk.data.subword import SubwordVocabulary
@@ -47,7 +47,7 @@ from isltk.data.vocab import TextVocabulary, Vocabulary
 from isltk.errors import ConfigError, DataError
 from isltk.fsutil import LOCK_FILE, FolderLock, atomic_write_bytes, atomic_write_json, remove_stale_temps
 
-LATER_DEFAULTS = {"keypoints": "none", "pixels": True}  # settings.json leaves these out at their defaults
+LATER_DEFAULTS = {"keypoints": "none", "pixels": True, "hand_crop_px": 0}  # settings.json leaves these out at their defaults
 
 
 @dataclass(frozen=True)
@@ -65,11 +65,12 @@ class FrameSettings:
     jpeg_quality: int | None = None
     keypoints: str = "none"  # data.keypoints: none | mediapipe | pose_files
     pixels: bool = True  # frames stored (false: a pose-only cache)
+    hand_crop_px: int = 0  # a crop per hand per frame (isltk.data.hands); 0 = none
 
     @classmethod
     def from_data(cls, data: DataConfig) -> FrameSettings:
         storage = {"cache_format": data.cache_format, "jpeg_quality": data.jpeg_quality if data.cache_format == "jpeg" else None,
-                   "keypoints": data.keypoints, "pixels": data.pixels}
+                   "keypoints": data.keypoints, "pixels": data.pixels, "hand_crop_px": data.hand_crop_px}
         if data.time_based:
             return cls(None, data.image_size, data.resize_mode, data.min_decoded_fraction, data.sample_fps,
                        data.min_frames, data.max_frames, **storage)
@@ -168,7 +169,7 @@ def ratio_split(clip_id: str, data: DataConfig) -> str:
 
 
 def _decode_row(row: SourceRow, settings: FrameSettings) -> DecodedClip:
-    raw = settings.keypoints == "mediapipe"  # the detector reads the frames before they are resized
+    raw = settings.keypoints == "mediapipe" or settings.hand_crop_px > 0  # the detector and the crops read full-size frames
     if row.is_image_folder:
         return decode_image_folder(image_frames(row.source), settings.sampling, settings.image_size, settings.resize_mode,
                                    keep_raw=raw)
@@ -207,6 +208,11 @@ def prepare_one(row: SourceRow, settings: FrameSettings, clips_dir: Path, signat
         elif settings.keypoints == "mediapipe":
             assert clip is not None and clip.raw is not None
             pose = holistic.extract(clip.raw, len(clip.raw) / clip.duration_s)  # the stored frames' rate
+        crops = None
+        if settings.hand_crop_px:
+            assert clip is not None and clip.raw is not None and pose is not None
+            crops = hands.clip_crops(clip.raw, *keypoints.model_points(pose), settings.hand_crop_px)
+        if clip is not None:
             clip.raw = None
     except (VideoDecodeError, DataError) as exc:
         return _reject(clips_dir, row, str(exc), signature, start)
@@ -214,6 +220,8 @@ def prepare_one(row: SourceRow, settings: FrameSettings, clips_dir: Path, signat
         return _reject(clips_dir, row, f"decoder error: {type(exc).__name__}: {exc}".strip(), signature, start)
     assert clip is not None
     extra: dict[str, Any] = {}
+    if crops is not None:  # JPEG like the frames; frame t's crops are stored images 2t (left hand) and 2t + 1
+        write_frames(hands.hands_path(clips_dir, key), crops.reshape(-1, *crops.shape[2:]), "jpeg", settings.jpeg_quality or 90)
     if pose is not None:
         keypoints.write_pose(keypoints.keypoints_path(clips_dir, key), pose)
         extra["hands_found"] = round(keypoints.hands_found(keypoints.model_points(pose)[1]), 4)
@@ -254,6 +262,7 @@ def _existing(clips_dir: Path, row: SourceRow, signature: list[int], shape: tupl
         tensor = frame_path(clips_dir, key, settings.cache_format)
         same_source = record.get("signature") == signature and record.get("text") == row.text
         has_keypoints = settings.keypoints == "none" or keypoints.keypoints_path(clips_dir, key).is_file()
+        has_keypoints = has_keypoints and (not settings.hand_crop_px or hands.hands_path(clips_dir, key).is_file())
         if same_source and record.get("gloss", "") == normalize_gloss(row.gloss) and has_keypoints:
             if not settings.pixels:
                 return "reused", ""

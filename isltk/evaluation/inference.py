@@ -10,10 +10,11 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from isltk.config import Config, validate_config
-from isltk.data import cache, holistic, keypoints
+from isltk.data import cache, hands, holistic, keypoints
 from isltk.data.dataset import Augment, ClipItem, PreparedClips, collate, frame_indices, sequential_loader
 from isltk.data.video import FrameSampling, decode_video
 from isltk.data.vocab import TextVocabulary
@@ -186,7 +187,7 @@ def encode_split(loaded: LoadedTranslator, split: str, batch_size: int = 16, pre
     for batch in sequential_loader(dataset, batch_size):
         with torch.no_grad(), autocast(loaded.device.type, loaded.amp_dtype):
             inputs = model.batch_inputs(batch, loaded.device)
-            features, mask = model.forward_temporal(inputs.frames, inputs.frame_mask, keypoints=inputs.keypoints)
+            features, mask = model.forward_temporal(inputs.frames, inputs.frame_mask, streams=inputs.streams)
             encoded.memories.append(model.pooling(features, mask))
             if loaded.gloss_vocab:
                 encoded.glosses += [[loaded.gloss_vocab[i] for i in ids] for ids in model.recognize_glosses(features, mask)]
@@ -223,27 +224,37 @@ class ClipTranslation:
 
 def clip_inputs(loaded: LoadedTranslator, path: Path) -> ClipItem:
     """Read a new clip exactly as `prepare` + evaluation did for the checkpoint's training data: its frames, and
-    its keypoints where the model reads them (keypoints pose_files: the `.pose` file beside the video, or the
-    `.pose` file itself for a keypoints-only model)."""
+    its keypoints and hand crops where the model reads them (keypoints pose_files: the `.pose` file beside the
+    video, or the `.pose` file itself for a keypoints-only model; mediapipe: extracted here)."""
     data = loaded.config.data
     sampling = FrameSampling.from_data(data)
-    frames = points = None
+    clip = pose = None
     if data.pixels:
         clip = decode_video(path, sampling, data.image_size, data.resize_mode, data.min_decoded_fraction,
-                            keep_raw=data.keypoints == "mediapipe")
-        frames = clip.frames
-        if clip.raw is not None:  # MediaPipe on the full-size frames, as prepare ran it
-            points = keypoints.normalize(*keypoints.model_points(holistic.extract(clip.raw, len(clip.raw) / clip.duration_s)))
-    if data.keypoints == "pose_files":
+                            keep_raw=data.keypoints == "mediapipe" or data.hand_crop_px > 0)
+    if data.keypoints == "mediapipe":
+        assert clip is not None and clip.raw is not None  # MediaPipe on the full-size frames, as prepare ran it
+        pose, pose_path = holistic.extract(clip.raw, len(clip.raw) / clip.duration_s), path
+    elif data.keypoints == "pose_files":
         pose_path = path.with_suffix(keypoints.SUFFIX)
-        pose = keypoints.sampled(keypoints.read_pose(pose_path), sampling, len(frames) if frames is not None else None)
-        points = keypoints.normalize(*keypoints.model_points(pose, pose_path))
+        pose = keypoints.sampled(keypoints.read_pose(pose_path), sampling, len(clip.frames) if clip is not None else None)
+    frames = clip.frames if clip is not None else None
+    points = crops = found = None
+    if pose is not None:
+        xy, seen = keypoints.model_points(pose, pose_path)
+        points = keypoints.normalize(xy, seen)
+        if data.hand_crop_px:
+            assert clip is not None and clip.raw is not None
+            crops, found = hands.clip_crops(clip.raw, xy, seen, data.hand_crop_px), hands.hands_found(seen)
     if not data.time_based:
         picked = frame_indices(len(frames) if frames is not None else len(points), data.num_frames, None)
-        frames = frames[picked] if frames is not None else None
-        points = points[picked] if points is not None else None
-    return ClipItem(torch.from_numpy(frames) if frames is not None else None, torch.zeros(0, dtype=torch.long),
-                    torch.zeros(0, dtype=torch.long), torch.from_numpy(points) if points is not None else None)
+        frames, points, crops, found = (None if a is None else a[picked] for a in (frames, points, crops, found))
+
+    def tensor(array: np.ndarray | None) -> torch.Tensor | None:
+        return torch.from_numpy(np.ascontiguousarray(array)) if array is not None else None
+
+    return ClipItem(tensor(frames), torch.zeros(0, dtype=torch.long), torch.zeros(0, dtype=torch.long), tensor(points),
+                    tensor(crops), tensor(found))
 
 
 def translate_clips(loaded: LoadedTranslator, paths: list[Path], beam: int, alpha: float, batch_size: int = 8) -> Iterator[ClipTranslation]:

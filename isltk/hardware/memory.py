@@ -90,7 +90,7 @@ def trace_phases(model_cfg: ModelConfig, batch: int, frames: int, amp: bool, gra
         model.set_grad_checkpointing(grad_checkpointing)
         optimizer = build_optimizer(model, training.optimizer, torch.device("cpu"), foreach=True)
         loaded, tokens = example_batch(model_cfg, batch, frames, length)
-        video, mask, keypoints = model.batch_inputs(loaded, "cpu")
+        video, mask, streams = model.batch_inputs(loaded, "cpu")
 
         # bf16 and fp16 hold the same bytes; the fp16 grad scaler adds no tensors worth counting
         settings = StepSettings.for_precision(training, model_cfg.decoder.label_smoothing, torch.bfloat16 if amp else None, False)
@@ -108,7 +108,7 @@ def trace_phases(model_cfg: ModelConfig, batch: int, frames: int, amp: bool, gra
             tracker._peak_mem_snap.clear()
 
         with tracker:
-            result = forward_objective(model, video, mask, tokens, settings, keypoints=keypoints)
+            result = forward_objective(model, video, mask, tokens, settings, streams=streams)
             close_phase("forward")
             backward(result, result.tokens, scaler=None)
             del result

@@ -55,12 +55,12 @@ def probe_batch(config: Config, batch: int, checkpointing: bool, model_cfg: Mode
         scaler = torch.amp.GradScaler("cuda") if settings.needs_scaler else None
         frames, length = length_plan(config).memory_frames, config.decoder.max_length
         loaded, tokens = example_batch(model_cfg, batch, frames, length, device)
-        video, mask, keypoints = model.batch_inputs(loaded, device)
+        video, mask, streams = model.batch_inputs(loaded, device)
         timings = []
         for _ in range(3):
             torch.cuda.synchronize()
             start = time.perf_counter()
-            result = forward_objective(model, video, mask, tokens, settings, keypoints=keypoints)
+            result = forward_objective(model, video, mask, tokens, settings, streams=streams)
             backward(result, result.tokens, scaler)
             clip_gradients(model, optimizer, scaler, settings.max_grad_norm)
             optimizer_step(optimizer, scaler)

@@ -34,13 +34,13 @@ def summarize(cfg: ModelConfig, frames: int, target_tokens: int = 20) -> ModelSu
     with torch.device("meta"):
         model = SignTranslator(cfg)
         loaded, tokens = example_batch(cfg, 1, frames, target_tokens + 1)
-        video, mask, keypoints = model.batch_inputs(loaded, "meta")
+        video, mask, streams = model.batch_inputs(loaded, "meta")
     counter = FlopCounterMode(display=False)
     with counter:
-        loss = objective(model(video, mask, tokens, keypoints=keypoints), tokens, cfg.decoder.label_smoothing).total
+        loss = objective(model(video, mask, tokens, streams=streams), tokens, cfg.decoder.label_smoothing).total
     forward = counter.get_total_flops()
     with counter:
-        loss = objective(model(video, mask, tokens, keypoints=keypoints), tokens, cfg.decoder.label_smoothing).total
+        loss = objective(model(video, mask, tokens, streams=streams), tokens, cfg.decoder.label_smoothing).total
         loss.backward()
     total = counter.get_total_flops()
     return ModelSummary(count_parameters(model), forward / 1e9, total / 1e9, frames, target_tokens)

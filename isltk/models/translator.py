@@ -17,6 +17,7 @@ from isltk.data.keypoints import CHANNELS, MODEL_POINTS
 from isltk.data.tokens import BOS_ID, EOS_ID, PAD_ID, UNK_ID  # noqa: F401 (the model speaks these ids)
 from isltk.models.decoder import SentenceDecoder
 from isltk.models.encoder import VideoEncoder, load_pretrained
+from isltk.models.hand_encoder import HandEncoder
 from isltk.models.keypoint_encoder import KeypointEncoder
 from isltk.models.search import Hypothesis, beam_search, greedy_search, never_emit, no_degenerate_repetition
 from isltk.models.temporal import DenseTemporalAttentionPooling, DenseTemporalBlocks
@@ -42,6 +43,7 @@ class ModelConfig(StrictModel):
     pixels: bool = Field(True, description="the model reads frames through the ViT (false: keypoints alone)")
     keypoint_points: int = Field(0, ge=0, description="keypoints per frame the model reads beside (or instead of) pixels; 0 = none")
     keypoint_channels: int = Field(0, ge=0, description="values per keypoint (isltk.data.keypoints.CHANNELS)")
+    hand_crop_px: int = Field(0, ge=0, description="side of the two hand crops per frame a hand encoder reads; 0 = none")
 
     @field_validator("gloss_heads")
     @classmethod
@@ -64,7 +66,7 @@ class ModelConfig(StrictModel):
                    image_size=config.data.image_size, vocab_size=vocab_size, gloss_vocab_size=gloss_vocab_size if heads else 0,
                    gloss_heads=heads, ordered_glosses=ordered_glosses, pixel_mean=mean, pixel_std=std,
                    pixels=config.data.pixels, keypoint_points=MODEL_POINTS if with_keypoints else 0,
-                   keypoint_channels=CHANNELS if with_keypoints else 0)
+                   keypoint_channels=CHANNELS if with_keypoints else 0, hand_crop_px=config.data.hand_crop_px)
 
 
 def pixel_normalization(encoder: EncoderConfig) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
@@ -104,6 +106,8 @@ class SignTranslator(nn.Module):
         frame_dim = self.encoder.out_dim if self.encoder is not None else cfg.encoder.frame_dim or cfg.encoder.vit_hidden_dim
         # Keypoints beside pixels: their per-frame vector is added to the ViT's; alone, it is the frame feature.
         self.keypoints = KeypointEncoder(cfg.keypoint_points, cfg.keypoint_channels, frame_dim) if cfg.keypoint_points else None
+        # Keypoint-placed hand crops: the hand at its decoded resolution, added to the frame's features the same way.
+        self.hands = HandEncoder(frame_dim, cfg.encoder.conv_stem_width or 16) if cfg.hand_crop_px else None
         self.temporal = DenseTemporalBlocks(frame_dim, cfg.temporal)
         self.pooling = DenseTemporalAttentionPooling(self.temporal.out_dim, cfg.decoder.hidden_dim, cfg.temporal)
         self.decoder = SentenceDecoder(cfg.decoder, cfg.vocab_size, PAD_ID)
@@ -134,25 +138,32 @@ class SignTranslator(nn.Module):
 
     def batch_inputs(self, batch: dict[str, torch.Tensor], device: torch.device | str) -> ModelInputs:
         """A loader's batch (isltk.data.dataset.collate) moved to `device` as the model's inputs: frames normalised
-        (None for a keypoints-only model), the frame mask, keypoints (None for a pixels-only model)."""
+        (None for a keypoints-only model), the frame mask, and the streams beside the frames (None without them)."""
         frames = batch.get("frames")
-        keypoints = batch.get("keypoints")
-        if self.keypoints is not None and keypoints is None:
-            raise ValueError("this model reads keypoints, and the batch has none (a cache prepared without data.keypoints?)")
-        return ModelInputs(
-            self.model_input(frames.to(device, non_blocking=True)) if self.encoder is not None and frames is not None else None,
-            batch["frame_mask"].to(device, non_blocking=True),
-            keypoints.to(device, non_blocking=True) if self.keypoints is not None else None,
-        )
+        for name, module in (("keypoints", self.keypoints), ("hands", self.hands)):
+            if module is not None and name not in batch:
+                raise ValueError(f"this model reads {name}, and the batch has none (a cache prepared without "
+                                 f"data.{'keypoints' if name == 'keypoints' else 'hand_crop_px'}?)")
+
+        def moved(name: str) -> torch.Tensor:
+            return batch[name].to(device, non_blocking=True)
+
+        streams = None
+        if self.keypoints is not None or self.hands is not None:
+            hands = self.normalize(moved("hands").flatten(1, 2)).unflatten(1, batch["hands"].shape[1:3]) if self.hands else None
+            streams = Streams(moved("keypoints") if self.keypoints is not None else None, hands,
+                              moved("hands_found") if self.hands is not None else None)
+        frames = self.model_input(frames.to(device, non_blocking=True)) if self.encoder is not None and frames is not None else None
+        return ModelInputs(frames, moved("frame_mask"), streams)
 
     def forward_temporal(self, frames: torch.Tensor | None, frame_mask: torch.Tensor, motion_dropout: float = 0.0,
-                         keypoints: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """Normalised frames (B, T, 3, H, W), or cached per-frame features (B, T, D), and/or keypoints (B, T, P, C)
-        -> temporal features (B, T', D) and their mask (B, T')."""
-        return self._encode(frames, frame_mask, motion_dropout, keypoints)[1:]
+                         streams: Streams | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Normalised frames (B, T, 3, H, W), or cached per-frame features (B, T, D), and/or the streams beside them
+        (keypoints, hand crops) -> temporal features (B, T', D) and their mask (B, T')."""
+        return self._encode(frames, frame_mask, motion_dropout, streams)[1:]
 
     def _encode(self, frames: torch.Tensor | None, frame_mask: torch.Tensor, motion_dropout: float = 0.0,
-                keypoints: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+                streams: Streams | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(per-frame features (B, T, D), temporal features (B, T', D'), their mask (B, T'))."""
         keep = self.motion_keep(frame_mask.shape[0], frame_mask.device, motion_dropout)
         parts = []
@@ -160,11 +171,15 @@ class SignTranslator(nn.Module):
             if frames is None:
                 raise ValueError("this model reads frames, and none were given")
             parts.append(frames * frame_mask[..., None] if frames.dim() == 3 else self.encoder(frames, frame_mask, keep))
+        if (self.keypoints is not None or self.hands is not None) and streams is None:
+            raise ValueError("this model reads keypoints or hand crops, and none were given")
         if self.keypoints is not None:
-            if keypoints is None:
-                raise ValueError("this model reads keypoints, and none were given")
-            parts.append(self.keypoints(keypoints, frame_mask))
-        features = parts[0] if len(parts) == 1 else parts[0] + parts[1].to(parts[0].dtype)
+            parts.append(self.keypoints(streams.keypoints, frame_mask))
+        if self.hands is not None:
+            parts.append(self.hands(streams.hands, streams.hands_found, frame_mask))
+        features = parts[0]
+        for part in parts[1:]:
+            features = features + part.to(features.dtype)
         return features, *self.temporal(features, frame_mask, keep)
 
     def motion_keep(self, batch: int, device: torch.device, p: float) -> torch.Tensor | None:
@@ -177,14 +192,14 @@ class SignTranslator(nn.Module):
         return (torch.rand(batch, device=device) >= p).float()
 
     def forward_features(self, frames: torch.Tensor | None, frame_mask: torch.Tensor,
-                         keypoints: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """Normalised frames and/or keypoints -> decoder memory tokens (B, M, D) and their mask (B, M)."""
-        return self.pooling(*self.forward_temporal(frames, frame_mask, keypoints=keypoints))
+                         streams: Streams | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Normalised frames and/or the streams beside them -> decoder memory tokens (B, M, D) and their mask (B, M)."""
+        return self.pooling(*self.forward_temporal(frames, frame_mask, streams=streams))
 
     def forward(self, frames: torch.Tensor | None, frame_mask: torch.Tensor, tokens: torch.Tensor,
-                motion_dropout: float = 0.0, keypoints: torch.Tensor | None = None) -> TranslatorOutput:
+                motion_dropout: float = 0.0, streams: Streams | None = None) -> TranslatorOutput:
         """Teacher-forced logits for tokens[:, :-1] predicting tokens[:, 1:], and gloss logits if any."""
-        frame_features, features, mask = self._encode(frames, frame_mask, motion_dropout, keypoints)
+        frame_features, features, mask = self._encode(frames, frame_mask, motion_dropout, streams)
         memory, memory_mask = self.pooling(features, mask)
         steps = {"temporal": (features, mask), "frame": (frame_features, frame_mask), "memory": (memory, memory_mask)}
         glosses = {name: GlossLogits(head(steps[name][0]), steps[name][1]) for name, head in self.gloss_heads.items()}
@@ -192,8 +207,8 @@ class SignTranslator(nn.Module):
 
     @torch.no_grad()
     def translate(self, frames: torch.Tensor | None, frame_mask: torch.Tensor, beam_size: int = 1, alpha: float = 1.0,
-                  max_length: int | None = None, keypoints: torch.Tensor | None = None) -> list[Hypothesis]:
-        return self.translate_memory(*self.forward_features(frames, frame_mask, keypoints), beam_size, alpha, max_length)
+                  max_length: int | None = None, streams: Streams | None = None) -> list[Hypothesis]:
+        return self.translate_memory(*self.forward_features(frames, frame_mask, streams), beam_size, alpha, max_length)
 
     @torch.no_grad()
     def translate_memory(self, memory: torch.Tensor, memory_mask: torch.Tensor, beam_size: int = 1, alpha: float = 1.0,
@@ -237,13 +252,21 @@ def build_model(cfg: ModelConfig, load_weights: bool = True) -> SignTranslator:
     return model
 
 
+class Streams(NamedTuple):
+    """What the model reads per frame beside the pixels; a field is None where the model does not read it."""
+
+    keypoints: torch.Tensor | None  # (B, T, P, C) normalised keypoints (isltk.data.keypoints)
+    hands: torch.Tensor | None  # (B, T, 2, 3, S, S) normalised hand crops, left then right (isltk.data.hands)
+    hands_found: torch.Tensor | None  # (B, T, 2) bool
+
+
 class ModelInputs(NamedTuple):
     """What the model reads of a batch (`SignTranslator.batch_inputs`); call the model as model(*inputs[:2], tokens,
-    keypoints=inputs.keypoints), or take forward_features(*inputs)."""
+    streams=inputs.streams), or take forward_features(*inputs)."""
 
     frames: torch.Tensor | None  # normalised (B, T, 3, H, W) or cached features (B, T, D); None without pixels
     frame_mask: torch.Tensor  # (B, T)
-    keypoints: torch.Tensor | None  # (B, T, P, C); None without keypoints
+    streams: Streams | None  # keypoints and hand crops; None when the model reads pixels alone
 
 
 def example_batch(cfg: ModelConfig, batch: int, frames: int, target_tokens: int,
@@ -257,4 +280,8 @@ def example_batch(cfg: ModelConfig, batch: int, frames: int, target_tokens: int,
         loaded["frames"] = torch.zeros(batch, frames, cfg.image_size, cfg.image_size, 3, dtype=torch.uint8, device=device)
     if cfg.keypoint_points:
         loaded["keypoints"] = torch.zeros(batch, frames, cfg.keypoint_points, cfg.keypoint_channels, device=device)
+    if cfg.hand_crop_px:
+        side = cfg.hand_crop_px
+        loaded["hands"] = torch.zeros(batch, frames, 2, side, side, 3, dtype=torch.uint8, device=device)
+        loaded["hands_found"] = torch.ones(batch, frames, 2, dtype=torch.bool, device=device)
     return loaded, torch.full((batch, target_tokens), UNK_ID, dtype=torch.long, device=device)

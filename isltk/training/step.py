@@ -15,6 +15,7 @@ import torch
 
 from isltk.config import Config, TrainingConfig
 from isltk.models.objective import Objective, objective
+from isltk.models.translator import Streams
 
 
 @dataclass(frozen=True)
@@ -69,13 +70,13 @@ def autocast(device_type: str, dtype: torch.dtype | None) -> contextlib.Abstract
 
 def forward_objective(model: torch.nn.Module, frames: torch.Tensor | None, mask: torch.Tensor, tokens: torch.Tensor,
                       settings: StepSettings, glosses: torch.Tensor | None = None,
-                      gloss_lengths: torch.Tensor | None = None, keypoints: torch.Tensor | None = None) -> Objective:
+                      gloss_lengths: torch.Tensor | None = None, streams: Streams | None = None) -> Objective:
     """Teacher-forced forward under the step's autocast, then the training objective (in fp32).
 
-    `frames`, `mask`, `keypoints` are model inputs (SignTranslator.batch_inputs: normalised frames or cached
-    features, None without pixels; keypoints None without them)."""
+    `frames`, `mask`, `streams` are model inputs (SignTranslator.batch_inputs: normalised frames or cached
+    features, None without pixels; streams None without keypoints or hand crops)."""
     with autocast(mask.device.type, settings.amp_dtype):
-        output = model(frames, mask, tokens, settings.motion_dropout, keypoints)
+        output = model(frames, mask, tokens, settings.motion_dropout, streams)
     return objective(output, tokens, settings.label_smoothing, glosses, gloss_lengths, settings.gloss_weights)
 
 

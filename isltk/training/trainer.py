@@ -310,7 +310,7 @@ class Trainer:
                 inputs = core.batch_inputs(batch, self.device)
                 result = forward_objective(
                     self.model, inputs.frames, inputs.frame_mask, batch["tokens"].to(self.device, non_blocking=True),
-                    self.step_settings, batch["glosses"].to(self.device), batch["gloss_lengths"].to(self.device), inputs.keypoints)
+                    self.step_settings, batch["glosses"].to(self.device), batch["gloss_lengths"].to(self.device), inputs.streams)
                 # sum over tokens / global token count (x world: DDP averages gradients over ranks)
                 backward(result, total_tokens / self.info.world, self.scaler if self.scaler.is_enabled() else None)
             loss_sum = loss_sum + result.translation.detach()
