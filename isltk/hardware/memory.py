@@ -5,10 +5,16 @@ checkpointing, frames per clip, image size and decoder length) is traced with Py
 under FakeTensorMode on the CPU device: no weights or activations are allocated. The step is traced
 twice and the second (steady-state, optimizer state already present) is measured.
 
-The ViT blocks are identical and clips are independent, so every memory category is bilinear in
-(batch, ViT depth): M(b, L) = A + B·b + C·L + D·b·L. Four small traces (b, L in {1, 2}) give the
-four coefficients exactly; the tests check the claim against a third batch size and a full-depth
-trace. Results are cached per model shape, so a second run costs nothing.
+The ViT blocks are identical and clips are independent, so within one regime every memory category
+is bilinear in (batch, ViT depth): M(b, L) = A + B·b + C·L + D·b·L, and four traces (two batches x
+depths 1 and 2) give the four coefficients exactly. A phase's peak is the largest of many moments'
+usage, so which moment wins changes with the batch: at batch 1-4 the tiny preset's backward peak is
+set by batch-independent buffers, from batch ~8 on by the activations' gradients (a fit through
+batches 1 and 2 alone under-predicted batch 2825 by 37%). So two regimes are fitted, batches {1, 2}
+and {8, 16}, and a phase's prediction is the larger. Fake tensors allocate nothing, so a trace at
+batch 16 costs what one at batch 1 does. The tests check the claim against a third batch size, a
+full-depth trace and a trace at the predicted largest batch. Results are cached per model shape, so
+a second run costs nothing.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from isltk.training.step import StepSettings, backward, clip_gradients, forward_
 CATEGORIES = ("parameters", "gradients", "optimizer", "activations")
 _TRACKER_KEYS = {"parameters": ("Parameter",), "gradients": ("Gradient",), "optimizer": ("Optstate",),
                  "activations": ("Activation", "Temp", "Buffer", "Other")}
-CACHE_VERSION = 4  # 4: the traced step clips gradients (training/step.py)
+CACHE_VERSION = 5  # 5: two batch regimes (small and large batches); 4: the traced step clips gradients
 
 
 @dataclass
@@ -120,25 +126,30 @@ def trace_phases(model_cfg: ModelConfig, batch: int, frames: int, amp: bool, gra
             for phase, peak in peaks.items()}
 
 
-def _bilinear(m11: int, m21: int, m12: int, m22: int) -> list[float]:
-    """Coefficients [A, B, C, D] of A + B*b + C*L + D*b*L through (b, L) = (1,1), (2,1), (1,2), (2,2)."""
-    d = m22 - m21 - m12 + m11
-    b = (m21 - m11) - d
-    c = (m12 - m11) - d
-    return [m11 - b - c - d, b, c, d]
+def _bilinear(m11: int, m21: int, m12: int, m22: int, b1: int = 1, b2: int = 2) -> list[float]:
+    """Coefficients [A, B, C, D] of A + B*b + C*L + D*b*L through (b, L) = (b1,1), (b2,1), (b1,2), (b2,2)."""
+    step = b2 - b1
+    d = (m22 - m21 - m12 + m11) / step  # the per-clip cost of one more layer
+    b = (m21 - m11) / step - d  # per clip, at depth 0
+    c = (m12 - m11) - d * b1  # per layer, at batch 0
+    a = m11 - b * b1 - c - d * b1
+    return [a, b, c, d]
 
 
 @dataclass
 class MemoryModel:
-    """Per phase and category: bytes = A + B*batch + C*layers + D*batch*layers; the step peak is the larger phase."""
+    """Per regime, phase and category: bytes = A + B*batch + C*layers + D*batch*layers. A phase's peak is the larger
+    regime's prediction (the true peak is convex in the batch: the largest of affine usages); the step's is the
+    larger phase."""
 
-    coefficients: dict[str, dict[str, list[float]]]  # phase -> category -> [A, B, C, D]
+    regimes: list[dict[str, dict[str, list[float]]]]  # regime -> phase -> category -> [A, B, C, D]
     vit_layers: int
 
     def phase_at(self, phase: str, batch: int, layers: int | None = None) -> StepMemory:
         layers = self.vit_layers if layers is None else layers
-        values = {k: int(round(a + b * batch + c * layers + d * batch * layers)) for k, (a, b, c, d) in self.coefficients[phase].items()}
-        return StepMemory(**values)
+        predictions = [StepMemory(**{k: int(round(a + b * batch + c * layers + d * batch * layers))
+                                     for k, (a, b, c, d) in regime[phase].items()}) for regime in self.regimes]
+        return max(predictions, key=lambda m: m.total)
 
     def at(self, batch: int, layers: int | None = None, resident_gradients: bool = False) -> StepMemory:
         """The step's peak. `resident_gradients`: every gradient is held through every phase (DDP's buckets
@@ -150,17 +161,21 @@ class MemoryModel:
         return max(phases, key=lambda m: m.total)
 
     def block_parameter_bytes(self) -> float:
-        return self.coefficients["optimizer_step"]["parameters"][2]
+        return self.regimes[0]["optimizer_step"]["parameters"][2]
+
+
+BATCH_REGIMES = ((1, 2), (8, 16))  # the batches each regime is fitted through (module docstring)
 
 
 def fit_memory_model(model_cfg: ModelConfig, frames: int, amp: bool, grad_checkpointing: bool) -> MemoryModel:
-    traces = {(b, depth): trace_phases(model_cfg, b, frames, amp, grad_checkpointing, vit_layers=depth)
-              for b in (1, 2) for depth in (1, 2)}
-    coefficients = {
-        phase: {name: _bilinear(*(getattr(traces[key][phase], name) for key in ((1, 1), (2, 1), (1, 2), (2, 2)))) for name in CATEGORIES}
-        for phase in PHASES
-    }
-    return MemoryModel(coefficients, model_cfg.encoder.vit_num_layers)
+    regimes = []
+    for small, large in BATCH_REGIMES:
+        traces = {(b, depth): trace_phases(model_cfg, b, frames, amp, grad_checkpointing, vit_layers=depth)
+                  for b in (small, large) for depth in (1, 2)}
+        corners = ((small, 1), (large, 1), (small, 2), (large, 2))
+        regimes.append({phase: {name: _bilinear(*(getattr(traces[key][phase], name) for key in corners), small, large)
+                                for name in CATEGORIES} for phase in PHASES})
+    return MemoryModel(regimes, model_cfg.encoder.vit_num_layers)
 
 
 def _cache_path(key: str) -> Path:
@@ -177,7 +192,7 @@ def cached_memory_model(model_cfg: ModelConfig, frames: int, amp: bool, grad_che
     path = _cache_path(hashlib.sha256(blob.encode()).hexdigest()[:24])
     if path.is_file():
         data = json.loads(path.read_text())
-        return MemoryModel(data["coefficients"], data["vit_layers"])
+        return MemoryModel(data["regimes"], data["vit_layers"])
     fitted = fit_memory_model(model_cfg, frames, amp, grad_checkpointing)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
