@@ -74,6 +74,8 @@ class DataConfig(StrictModel):
     hand_crop_px: int = Field(0, ge=0, le=224, description="side in pixels of a crop per hand per frame, cut from the "
                               "full-size frame where the keypoints place the hand and read by a hand encoder; 0 = none "
                               "(needs data.keypoints)")
+    keypoint_stream: bool = Field(True, description="the model reads the keypoints as a stream of their own; false: "
+                                  "they only place the hand crops (frames + hand crops, no keypoint encoder)")
 
     @property
     def stored_frames(self) -> int:
@@ -97,6 +99,9 @@ class DataConfig(StrictModel):
         if self.hand_crop_px and (self.keypoints == "none" or not self.pixels):
             raise ValueError("data.hand_crop_px needs data.keypoints (they place the crops) and data.pixels (the frames "
                              "they are cut from)")
+        if not self.keypoint_stream and (self.keypoints == "none" or not self.hand_crop_px):
+            raise ValueError("data.keypoint_stream false leaves the keypoints to place the hand crops, and there are none "
+                             "(set data.keypoints and data.hand_crop_px, or keypoint_stream true)")
         return self
 
     @property

@@ -232,3 +232,12 @@ def test_hand_crops_are_cut_where_the_keypoints_place_the_hands_and_read_by_the_
     test_video = signing / "videos" / next(v for v, r in rows.items() if r["split"] == "test")
     result = next(translate_clips(loaded, [test_video], beam=1, alpha=1.0))  # crops cut from the new clip the same way
     assert result.error == "" and result.text
+
+    # inputs rgb + hands: the keypoints only place the crops, the same cache serves, no keypoint encoder is built
+    cfg.data.keypoint_stream = False
+    model = Trainer(cfg, tmp_path / "run-hands-only").model
+    assert model.hands is not None and model.keypoints is None and model.encoder is not None
+    from isltk.config import DataConfig
+
+    with pytest.raises(ValueError, match="keypoint_stream false"):  # without crops the keypoints would go unread
+        DataConfig.model_validate(cfg.data.model_dump() | {"hand_crop_px": 0})
