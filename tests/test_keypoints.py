@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import shutil
 from pathlib import Path
 
@@ -150,6 +151,14 @@ def test_a_pose_only_corpus_prepares_trains_evaluates_and_translates(signing: Pa
     results = list(translate_clips(loaded, [test_pose, root / "poses" / "missing.pose"], beam=1, alpha=1.0))
     assert results[0].error == "" and results[0].text
     assert "pose file not found" in results[1].error
+    folder = tmp_path / "new-poses"  # a folder given to translate: its .pose files are the clips (its CSV is not)
+    folder.mkdir()
+    shutil.copy(test_pose, folder)
+    (folder / "notes.csv").write_text("not a clip\n")
+    translated = CliRunner().invoke(app, ["translate", str(folder), "--checkpoint", str(tmp_path / "run"), "--json"])
+    assert translated.exit_code == 0, translated.output
+    lines = [json.loads(line) for line in translated.stdout.splitlines() if line.startswith("{")]
+    assert [line["id"] for line in lines] == [test_pose.stem] and "text" in lines[0]
 
 
 def test_keypoints_beside_pixels_are_stored_at_the_stored_frames_and_read_by_the_model(signing: Path, tmp_path: Path) -> None:

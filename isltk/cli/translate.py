@@ -16,7 +16,7 @@ from isltk.config import TrainingConfig, default_config_path
 
 @handle_errors
 def translate(
-    clips: Annotated[list[str], typer.Argument(help="Video files, folders or globs.")],
+    clips: Annotated[list[str], typer.Argument(help="Video files (.pose files for a pose-only model), folders or globs.")],
     checkpoint: Annotated[Path | None, typer.Option(help="Checkpoint or run folder (default: best of the most recent run).")] = None,
     config: Annotated[Path | None, typer.Option("--config", "-c", help="Config whose training.runs_dir holds the runs.")] = None,
     beam: Annotated[int | None, typer.Option(min=1, help="Beam size (default: the checkpoint's inference.beam_size).")] = None,
@@ -33,7 +33,6 @@ def translate(
         translate_clips,
     )
 
-    paths = expand_clips(clips)  # a pattern that matches nothing fails before the model loads
     if checkpoint is None:
         runs_dir = TrainingConfig().runs_dir
         if config is not None or default_config_path().is_file():
@@ -41,6 +40,7 @@ def translate(
         checkpoint = latest_best_checkpoint(runs_dir)
         stderr.print(f"using checkpoint {checkpoint}")
     loaded = load_translator(checkpoint, device)
+    paths = expand_clips(clips, loaded.clip_suffixes)  # a folder's clips are what the model reads: videos or poses
     beam, alpha = loaded.search_settings(beam, alpha)
     failed = 0
     progress = make_progress("clips")

@@ -43,6 +43,11 @@ class LoadedTranslator:
         validation that chose it, at the GPU's bf16/fp16 rate. None (fp32) on CPU."""
         return StepSettings.from_config(self.config, self.device).amp_dtype
 
+    @property
+    def clip_suffixes(self) -> set[str]:
+        """What a folder given to translate holds as clips: videos, or `.pose` files for a pose-only model."""
+        return VIDEO_SUFFIXES if self.config.data.pixels else {".pose"}
+
     def search_settings(self, beam: int | None, alpha: float | None) -> tuple[int, float]:
         """(beam size, length penalty): the given ones, else the checkpoint's inference.beam_size / length_penalty."""
         return beam or self.config.inference.beam_size, self.config.inference.length_penalty if alpha is None else alpha
@@ -51,15 +56,16 @@ class LoadedTranslator:
 VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".3gp"}
 
 
-def expand_clips(items: list[str]) -> list[Path]:
-    """Files, folders (their videos) and globs (`**` recursive), in the order given. A folder without videos or
-    a pattern that matches nothing is an error naming it: a silent empty run would look like success."""
+def expand_clips(items: list[str], suffixes: frozenset[str] | set[str] = VIDEO_SUFFIXES) -> list[Path]:
+    """Files, folders (their clips: files ending in one of `suffixes`, videos by default, `.pose` files for a
+    pose-only model) and globs (`**` recursive), in the order given. A folder without clips or a pattern that
+    matches nothing is an error naming it: a silent empty run would look like success."""
     paths: list[Path] = []
     empty: list[str] = []
     for item in items:
         path = Path(item)
         if path.is_dir():
-            found = sorted(p for p in path.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
+            found = sorted(p for p in path.iterdir() if p.suffix.lower() in suffixes)
         elif any(ch in item for ch in "*?[") and not path.exists():
             found = sorted(Path(p) for p in glob.glob(item, recursive=True) if Path(p).is_file())
         else:
@@ -68,7 +74,7 @@ def expand_clips(items: list[str]) -> list[Path]:
             empty.append(item)
         paths += found
     if empty:
-        raise DataError("\n".join(f"{item}: no clips matched (a folder's videos: {', '.join(sorted(VIDEO_SUFFIXES))})"
+        raise DataError("\n".join(f"{item}: no clips matched (a folder's clips: {', '.join(sorted(suffixes))})"
                                    for item in empty))
     return paths
 
