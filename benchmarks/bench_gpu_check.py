@@ -10,7 +10,8 @@ gpu_check.md to --out (default: $OUT when set, else ./gpu-check).
 Parts: the machine (GPU, memory, driver, torch, CUDA); check-hardware's traced prediction against real
 steps (`--probe`: allocator peak + memory outside it, the largest batch by bisection) for the `base` and
 `dense_vit` presets; the dense ViT's training step (clips/s, TFLOP/s, MFU against the catalogue's dense
-bf16 peak) plain, with activation checkpointing and with torch.compile; the frozen-feature path's speed-up;
+bf16 peak) plain, with activation checkpointing and with torch.compile; the levers (fused AdamW, SDPA attention,
+pinned copies), each turned off in a run of its own, as on/off ratios of clips/s; the frozen-feature path's speed-up;
 the translation throughput of evaluate/translate's decoding (beam 1 and 4, bf16 autocast; bench_inference.py).
 """
 
@@ -38,15 +39,30 @@ print(json.dumps({"gpu": torch.cuda.get_device_name() if gpu else "none (CPU)",
 """
 
 
+BUDGET_S = 7.5 * 60  # the whole script, so that it ends within 8 minutes on a GPU whatever its parts do
+DEADLINE = time.perf_counter() + BUDGET_S
+
+
 def run_part(command: list[str], limit_s: float) -> tuple[int | None, str, float]:
-    """(exit code or None when it ran past its limit, stdout + stderr, seconds)."""
+    """(exit code or None when it ran past its limit, stdout + stderr, seconds). A part gets its own limit or what
+    is left of the script's budget, whichever is less; with under 10 s left it is not started."""
     start = time.perf_counter()
+    limit_s = min(limit_s, DEADLINE - start)
+    if limit_s < 10:
+        return None, f"not started: the script's {BUDGET_S / 60:.1f}-minute budget was spent", 0.0
     try:
         done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=limit_s)
         return done.returncode, done.stdout + done.stderr, time.perf_counter() - start
     except subprocess.TimeoutExpired as exc:
         out = (exc.stdout or b"").decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
         return None, out, time.perf_counter() - start
+
+
+def why(code: int | None, out: str) -> str:
+    """A row's reason for having no figure."""
+    if code is None:
+        return out if out.startswith("not started") else "ran past its time limit"
+    return f"exit {code}: {out.strip()[-300:]}"
 
 
 def preset_config(folder: Path, preset: str, dry: bool) -> Path:
@@ -62,7 +78,7 @@ def hardware_row(config: Path, dry: bool, limit_s: float) -> dict:
     row: dict = {"seconds": round(seconds, 1)}
     start = out.find("{\n")
     if start < 0:
-        return {**row, "reason": "ran past its time limit" if code is None else f"exit {code}: {out.strip()[-300:]}"}
+        return {**row, "reason": why(code, out)}
     facts = json.loads(out[start:out.rfind("}") + 1])
     own = facts["gpus"][0]
     row.update(predicted_max_batch=own["max_batch"], predicted_bytes=facts["total_bytes"])
@@ -88,7 +104,7 @@ def train_row(preset: str, overrides: list[str], steps: int, limit_s: float) -> 
             return {"batch": int(batch), "frames": int(frames), "step_ms": float(step_ms), "clips_per_s": float(clips_s),
                     "frames_per_s": float(images_s), "tflops": float(tflops), "mfu": mfu, "peak_gib": peak,
                     "seconds": round(seconds, 1)}
-    return {"reason": "ran past its time limit" if code is None else f"exit {code}: {out.strip()[-300:]}", "seconds": round(seconds, 1)}
+    return {"reason": why(code, out), "seconds": round(seconds, 1)}
 
 
 def frozen_row(preset: str, steps: int, limit_s: float) -> dict:
@@ -97,7 +113,7 @@ def frozen_row(preset: str, steps: int, limit_s: float) -> dict:
     found = re.search(r"speed-up:\s*([\d.]+)", out)
     if found:
         return {"speed_up": float(found.group(1)), "seconds": round(seconds, 1)}
-    return {"reason": "ran past its time limit" if code is None else f"exit {code}: {out.strip()[-300:]}", "seconds": round(seconds, 1)}
+    return {"reason": why(code, out), "seconds": round(seconds, 1)}
 
 
 def inference_row(preset: str, dry: bool, limit_s: float) -> dict:
@@ -106,7 +122,7 @@ def inference_row(preset: str, dry: bool, limit_s: float) -> dict:
     rates = dict(re.findall(r"^beam (\d+): ([\d.]+) clips/s", out, re.MULTILINE))
     if {"1", "4"} <= set(rates):
         return {"beam1_clips_per_s": float(rates["1"]), "beam4_clips_per_s": float(rates["4"]), "seconds": round(seconds, 1)}
-    return {"reason": "ran past its time limit" if code is None else f"exit {code}: {out.strip()[-300:]}", "seconds": round(seconds, 1)}
+    return {"reason": why(code, out), "seconds": round(seconds, 1)}
 
 
 def markdown(results: dict) -> str:
@@ -148,9 +164,20 @@ def main() -> None:
                 parts[f"training step, {large}, {name}"] = {"reason": "skipped in the dry run (compiling takes minutes on CPU)"}
                 continue
             parts[f"training step, {large}, {name}"] = train_row(large, [f"training.batch_size={batch}", *extra], steps, limit)
+        plain = parts[f"training step, {large}, plain"]
+        levers = {"fused AdamW": "training.optimizer.fused=false", "SDPA attention": "encoder.fused_attention=false",
+                  "pinned copies": "training.pin_memory=false"}
+        if dry:  # one row turns every lever off: each option is parsed and runs through the step
+            levers = {"fused AdamW + SDPA + pinned copies": list(levers.values())}
+        for name, off in levers.items():
+            row = train_row(large, [f"training.batch_size={batch}", *([off] if isinstance(off, str) else off)], steps, limit)
+            if "clips_per_s" in row and "clips_per_s" in plain:
+                row = {"on_over_off": round(plain["clips_per_s"] / row["clips_per_s"], 3), **row}
+            parts[f"lever {name}: training step with it off, {large}"] = row
         parts[f"frozen-feature speed-up, {small}"] = frozen_row(small, steps, limit)
         parts[f"evaluate/translate clips/s, {large} (beam 1 and 4)"] = inference_row(large, dry, limit)
-    parts["levers on/off (fused AdamW, SDPA, channels-last, pinned copies)"] = {"reason": "not measured by this script yet"}
+    parts["lever channels-last stem"] = {"reason": f"{large}'s stem is one strided conv; the pooled stem's channels-last "
+                                         "layout is measured by benchmarks/bench_stem.py"}
     results = {"dry": dry, "machine": machine, "parts": parts}
     (args.out / "gpu_check.json").write_text(json.dumps(results, indent=1) + "\n")
     (args.out / "gpu_check.md").write_text(markdown(results))

@@ -137,6 +137,8 @@ class EncoderConfig(StrictModel):
     )
     pixel_std: tuple[float, float, float] | None = Field(None, description="RGB std in 0..1; default as pixel_mean")
     grad_checkpointing: bool = Field(False, description="recompute each ViT block in the backward pass (less memory, ~1/3 more compute)")
+    fused_attention: bool = Field(True, description="the ViT's attention by torch's scaled_dot_product_attention (flash / "
+                                  "memory-efficient kernels on a GPU); false: the explicit softmax(QK^T)V")
     drop_path_rate: float = Field(0.0, ge=0.0, lt=1.0, description="stochastic depth of the ViT blocks")
 
     @model_validator(mode="after")
@@ -242,6 +244,8 @@ class OptimizerConfig(StrictModel):
     weight_decay: float = Field(0.001, ge=0, description="AdamW weight decay (not on norms, biases, embeddings)")
     max_grad_norm: float = Field(0.5, gt=0, description="gradient clipping norm")
     warmup_steps: int = Field(500, ge=0, description="linear warm-up steps before the cosine decay")
+    fused: bool = Field(True, description="one fused AdamW kernel for all parameters on CUDA (false: torch's per-tensor "
+                        "default); the CPU ignores it")
 
 
 class CheckpointConfig(StrictModel):
@@ -267,6 +271,8 @@ class TrainingConfig(StrictModel):
     compile: bool = Field(False, description="torch.compile the per-frame ViT")
     seed: int = Field(42, description="seed of weights, augmentation and batch order")
     num_workers: int = Field(4, ge=0, description="data-loader worker processes")
+    pin_memory: bool = Field(True, description="on CUDA, the loader's batches in page-locked memory, copied to the GPU "
+                             "without blocking the step; the CPU ignores it")
     supervision: Literal["auto", "glosses", "pseudo_glosses", "none"] = Field(
         "auto", description="sign labels for the gloss losses: auto = the corpus's glosses when it has them, else "
         "pseudo-glosses (each sentence's content words, lemmatised; docs/training.md); none = translation loss only"

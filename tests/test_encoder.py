@@ -84,3 +84,18 @@ def test_pooled_conv_stem_keeps_the_patch_grid_and_needs_patches_of_8() -> None:
     with pytest.raises(ValueError, match="divisible by 8"):
         EncoderConfig(patch_size=4, conv_stem="pooled")
     EncoderConfig(patch_size=4)  # timm's one-conv patch embedding takes any patch size
+
+
+def test_explicit_attention_computes_what_the_fused_kernel_does() -> None:
+    """encoder.fused_attention false (the gpu-check lever's off side) is the same function, not another model."""
+    from isltk.models.encoder import VideoEncoder
+
+    cfg = preset_model_config("tiny").encoder
+    fused = VideoEncoder(cfg, 32)
+    explicit = VideoEncoder(cfg.model_copy(update={"fused_attention": False}), 32)
+    explicit.load_state_dict(fused.state_dict())
+    flags = {m.fused_attn for m in explicit.vit.modules() if hasattr(m, "fused_attn")}
+    assert flags == {False} and {m.fused_attn for m in fused.vit.modules() if hasattr(m, "fused_attn")} == {True}
+    frames, mask = torch.randn(2, 3, 3, 32, 32), torch.ones(2, 3, dtype=torch.bool)
+    fused.eval(), explicit.eval()
+    torch.testing.assert_close(explicit(frames, mask), fused(frames, mask), atol=1e-5, rtol=1e-5)

@@ -49,3 +49,11 @@ def test_changed_settings_on_resume_are_applied_and_named() -> None:
     changes = apply_settings(optimizer, model, OptimizerConfig(learning_rate=1e-4))
     assert "rest: lr 0.001 -> 0.0001" in changes and all("encoder" not in c for c in changes)
     assert apply_settings(optimizer, model, OptimizerConfig(learning_rate=1e-4)) == []
+
+
+def test_fused_adamw_is_the_cuda_default_and_can_be_turned_off() -> None:
+    model = torch.nn.Linear(4, 4)
+    cuda = torch.device("cuda")  # only the device type is read; the kernel choice is recorded in the defaults
+    assert build_optimizer(model, OptimizerConfig(), cuda).defaults["fused"] is True
+    assert not build_optimizer(model, OptimizerConfig(fused=False), cuda).defaults["fused"]
+    assert not build_optimizer(model, OptimizerConfig(), torch.device("cpu")).defaults["fused"]

@@ -93,6 +93,9 @@ class VideoEncoder(nn.Module):
     def __init__(self, encoder: EncoderConfig, image_size: int) -> None:
         super().__init__()
         self.vit = build_vit(encoder, image_size)
+        for module in self.vit.modules():  # timm's Attention picks F.scaled_dot_product_attention by this flag
+            if hasattr(module, "fused_attn"):
+                module.fused_attn = encoder.fused_attention
         self.out_dim = encoder.vit_hidden_dim
         self.motion_channels = encoder.motion_channels
         self.flatten = None

@@ -29,10 +29,11 @@ def parameter_groups(model: nn.Module, cfg: OptimizerConfig) -> list[dict]:
 
 
 def build_optimizer(model: nn.Module, cfg: OptimizerConfig, device: torch.device, foreach: bool = False) -> torch.optim.Optimizer:
-    """The training optimizer: fused AdamW on CUDA (one kernel for all parameters, no per-tensor launches).
+    """The training optimizer: fused AdamW on CUDA (one kernel for all parameters, no per-tensor launches) unless
+    `cfg.fused` is off.
     `foreach`: the multi-tensor path instead, whose temporary copies of the moments make it the upper bound
     the memory trace plans with (hardware/memory.py, run on the CPU, where fused kernels are not traced)."""
-    fused = device.type == "cuda" and not foreach
+    fused = cfg.fused and device.type == "cuda" and not foreach
     return torch.optim.AdamW(parameter_groups(unwrap(model), cfg), betas=(0.9, 0.98), eps=1e-8, fused=fused,
                              foreach=True if foreach else None)
 

@@ -385,7 +385,8 @@ class Trainer:
         if t.num_workers:
             fork_safe_opencv()
         return DataLoader(self.train_set, batch_sampler=self.sampler, collate_fn=collate, num_workers=t.num_workers,
-                          pin_memory=self.device.type == "cuda", persistent_workers=False, worker_init_fn=quiet_worker,
+                          pin_memory=t.pin_memory and self.device.type == "cuda", persistent_workers=False,
+                          worker_init_fn=quiet_worker,
                           generator=torch.Generator().manual_seed(t.seed))  # keeps the global RNG untouched
 
     def fit(self) -> TrainResult:
