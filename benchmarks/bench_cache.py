@@ -81,6 +81,7 @@ def main() -> None:
     parser.add_argument("--clips", type=int, default=48)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--batches", type=int, default=12)
+    parser.add_argument("--batch-size", type=int, default=8, help="clips per batch (configs/signing.yaml trains with 8)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -89,7 +90,7 @@ def main() -> None:
         reencode_h264(root / "corpus" / "videos")
         base = [f"data.video_dir={root / 'corpus' / 'videos'}", f"data.csv_path={root / 'corpus' / 'sentences.csv'}",
                 "data.image_size=224", "data.sample_fps=12.5", "data.max_frames=128", f"training.runs_dir={root / 'runs'}",
-                f"training.num_workers={args.workers}", "training.batch_size=8", "training.total_steps=1000"]
+                f"training.num_workers={args.workers}", f"training.batch_size={args.batch_size}", "training.total_steps=1000"]
         sizes = {}
         for name, extra in (("npy", ["data.cache_format=npy"]), ("jpeg q90", ["data.cache_format=jpeg", "data.jpeg_quality=90"]),
                             ("jpeg q75", ["data.cache_format=jpeg", "data.jpeg_quality=75"])):
@@ -122,8 +123,8 @@ def main() -> None:
         vocab = cache.load_text_vocabulary(cfg.data.prepared_dir)
         lengths = clip_lengths(PreparedClips(cfg.data.prepared_dir, "train", vocab, Augment(None), 24).records)
         print(f"clip lengths {min(lengths)}..{max(lengths)} frames ({max(lengths) / min(lengths):.1f}x spread)")
-        for name, sampler in (("shuffled", ShardedBatchSampler(len(lengths), 8, seed=1)),
-                              ("length-bucketed", ShardedBatchSampler(len(lengths), 8, seed=1, lengths=lengths))):
+        for name, sampler in (("shuffled", ShardedBatchSampler(len(lengths), args.batch_size, seed=1)),
+                              ("length-bucketed", ShardedBatchSampler(len(lengths), args.batch_size, seed=1, lengths=lengths))):
             padded = sum(max(lengths[i] for i in b) * len(b) for b in sampler)
             print(f"  {name:16s} padding waste {1 - sum(lengths[i] for b in sampler for i in b) / padded:6.1%}")
 

@@ -19,7 +19,7 @@ LEARNING_SETS = ["--set", "training.total_steps=2", "--set", "training.checkpoin
 
 # script -> (arguments with {tmp} for a scratch folder, a piece of the last result line it prints)
 SMOKE = {
-    "bench_cache.py": (["--clips", "16", "--workers", "1", "--batches", "2"], "padding waste"),
+    "bench_cache.py": (["--clips", "4", "--workers", "1", "--batches", "2", "--batch-size", "2"], "padding waste"),
     "bench_decode.py": (["--clips", "1", "--seconds", "0.5", "--size", "32"], "PyAV/OpenCV"),
     "bench_frozen.py": (["--preset", "tiny", "--steps", "1", "--warmup", "1"], "speed-up:"),
     "bench_gpu_check.py": (["--dry", "--out", "{tmp}"], "written:"),
