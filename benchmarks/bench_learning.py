@@ -1,7 +1,7 @@
 """The learning test: does the CPU preset learn realistic synthetic signing within 30 minutes on 2 cores?
 
     .venv/bin/python benchmarks/bench_learning.py [--out /tmp/isltk-learning] [--seed 0] [--config configs/signing.yaml]
-                                                  [--no-glosses]
+                                                  [--no-glosses] [--exact-keypoints] [--set KEY=VALUE ...]
 
 Runs `isltk synth --style signing` (1200 train / 100 val / 200 test clips; val/test by signers never seen in
 training, with (noun, verb) pairs never seen in training) -> prepare -> train (timed) -> greedy decoding of
@@ -13,6 +13,10 @@ at all, or guess?), and the validation curve. Re-running reuses the corpus and t
 learns from the sentences alone (pseudo-glosses, `isltk.data.supervision`). Its cache and run go to
 `prepared-no-glosses` and `run-no-glosses` beside the ones with glosses; the printed groups still come
 from the corpus's own gloss column.
+
+The corpus's `videos/*.pose` hold its keypoints as a detector reports them (`isltk.synth.detector`: jittered,
+each hand lost in runs), read with `--set data.keypoints=pose_files`; `--exact-keypoints` writes the exact
+drawn points instead (an upper bound) to `corpus-exact-keypoints`: give such runs an `--out` of their own.
 """
 
 from __future__ import annotations
@@ -44,11 +48,13 @@ def main() -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[], help="extra config overrides")
     parser.add_argument("--clips", type=int, nargs=3, default=[1200, 100, 200], metavar=("TRAIN", "VAL", "TEST"),
                         help="corpus size (the test suite's smoke run uses a few clips)")
+    parser.add_argument("--exact-keypoints", action="store_true",
+                        help="the corpus's .pose files hold the exact drawn keypoints, not them as a detector reports them")
     parser.add_argument("--no-glosses", action="store_true", help="train on the CSV without its gloss column")
     args = parser.parse_args()
-    corpus = args.out / "corpus"
+    corpus = args.out / ("corpus-exact-keypoints" if args.exact_keypoints else "corpus")
     if not (corpus / "sentences.csv").is_file():
-        make_signing_corpus(corpus, *args.clips, seed=args.seed, workers=os.cpu_count() or 1)
+        make_signing_corpus(corpus, *args.clips, seed=args.seed, workers=os.cpu_count() or 1, exact_keypoints=args.exact_keypoints)
     with (corpus / "sentences.csv").open(newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     suffix = "-no-glosses" if args.no_glosses else ""

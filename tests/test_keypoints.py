@@ -97,7 +97,7 @@ def test_synthetic_hands_carry_ground_truth_keypoints_that_tell_their_shapes_apa
 @pytest.fixture(scope="module")
 def signing(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("signing-poses")
-    make_signing_corpus(root, train_clips=16, val_clips=4, test_clips=4, seed=4, workers=2)
+    make_signing_corpus(root, train_clips=16, val_clips=4, test_clips=4, seed=4, workers=2, exact_keypoints=True)
     return root
 
 

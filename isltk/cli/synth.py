@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from enum import Enum
 from pathlib import Path
@@ -28,12 +29,20 @@ def synth(
     workers: Annotated[int | None, typer.Option("--workers", "-j", min=1, help="Processes (default all cores).")] = None,
     style: Annotated[Style, typer.Option(help="signing: skin-coloured hands, held greetings, 1-9 signs, unseen signers "
                                          "in val/test; simple: one coloured shape per gloss (easy).")] = Style.signing,
+    exact_keypoints: Annotated[bool, typer.Option(help="signing: write the exact drawn keypoints to videos/*.pose "
+                                                  "instead of them as a detector reports them (jittered, hands lost "
+                                                  "in runs): an upper bound, not a forecast for real hands.")] = False,
 ) -> None:
     """Write a SYNTHETIC sign corpus: real MPEG-4 videos plus a video,text,split,gloss CSV."""
     from isltk.synth.signing import make_signing_corpus
     from isltk.synth.simple import make_corpus
 
-    make = make_signing_corpus if style == Style.signing else make_corpus
+    if style == Style.signing:
+        make = functools.partial(make_signing_corpus, exact_keypoints=exact_keypoints)
+    elif exact_keypoints:
+        raise typer.BadParameter("--exact-keypoints is for --style signing (the simple corpus has no keypoints)")
+    else:
+        make = make_corpus
     progress = make_progress("clips")
     task = progress.add_task(f"synthesising ({style.value})", total=train + val + test)
     with progress:

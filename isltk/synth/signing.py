@@ -30,6 +30,7 @@ import cv2
 import numpy as np
 
 from isltk.data.keypoints import BODY_POINTS, SUFFIX, holistic_pose, write_pose
+from isltk.synth.detector import as_detected
 from isltk.synth.encode import write_video_opencv
 from isltk.synth.simple import write_corpus
 
@@ -453,17 +454,20 @@ def sample_split(split: str, count: int, rng: random.Random, held: set[tuple[str
 
 
 def _render_and_write(job: tuple) -> None:  # type: ignore[type-arg]
-    path, glosses, signer_seed, clip_seed = job
+    path, glosses, signer_seed, clip_seed, exact_keypoints = job
     signer = make_signer(signer_seed)
     frames, points, confidence = render_with_keypoints(tuple(glosses), signer, clip_seed)
     write_video_opencv(Path(path), frames, FPS)
+    if not exact_keypoints:
+        points, confidence = as_detected(points, confidence, clip_seed)
     write_pose(Path(path).with_suffix(SUFFIX), holistic_pose(points, confidence, FPS, *signer.size))
 
 
 def make_signing_corpus(out_dir: Path, train_clips: int = 1200, val_clips: int = 100, test_clips: int = 200, seed: int = 0,
-                        workers: int = 1, on_clip: Callable[[], None] | None = None) -> Path:
-    """Write `videos/*.mp4` with each clip's ground-truth keypoints beside it (`videos/*.pose`, pose-format, Holistic's
-    layout: body and hands), `sentences.csv` (video,text,split,gloss,signer) and a README; returns the CSV path."""
+                        workers: int = 1, on_clip: Callable[[], None] | None = None, exact_keypoints: bool = False) -> Path:
+    """Write `videos/*.mp4` with each clip's keypoints beside it (`videos/*.pose`, pose-format, Holistic's layout: body
+    and hands; as a detector reports them, `isltk.synth.detector`, or the exact drawn points with `exact_keypoints`),
+    `sentences.csv` (video,text,split,gloss,signer) and a README; returns the CSV path."""
     video_dir = out_dir / "videos"
     video_dir.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
@@ -478,7 +482,7 @@ def make_signing_corpus(out_dir: Path, train_clips: int = 1200, val_clips: int =
         for index, sentence in enumerate(items):
             signer = signers[index % len(signers)]
             name = f"{split}_{index:05d}.mp4"
-            jobs.append((str(video_dir / name), sentence.glosses, signer, rng.randrange(2**31)))
+            jobs.append((str(video_dir / name), sentence.glosses, signer, rng.randrange(2**31), exact_keypoints))
             rows.append({"video": name, "text": sentence.english, "split": split, "gloss": " ".join(sentence.glosses),
                          "signer": f"signer{signer}"})
     csv_path = write_corpus(out_dir, _render_and_write, jobs, rows, workers, on_clip)
@@ -486,7 +490,9 @@ def make_signing_corpus(out_dir: Path, train_clips: int = 1200, val_clips: int =
         "SYNTHETIC sign corpus made by `isltk synth --style signing` -- not real signing.\n"
         "Skin-coloured hands; signs differ by hand shape, location, movement and hands used; greetings are held\n"
         "still. ISL order TIME SUBJECT PLACE OBJECT ADJ VERB NOT QUESTION; English with tense, negation, questions.\n"
-        "val/test: signers never seen in training, (object, verb) and (subject, verb) pairs never seen in training.\n",
+        "val/test: signers never seen in training, (object, verb) and (subject, verb) pairs never seen in training.\n"
+        + ("videos/*.pose: the exact drawn keypoints.\n" if exact_keypoints else
+           "videos/*.pose: the keypoints as a detector reports them (jittered, hands lost in runs).\n"),
         encoding="utf-8",
     )
     return csv_path
