@@ -304,6 +304,8 @@ def test_translate_says_when_a_folder_or_pattern_matches_no_clip(run_dir: Path, 
                                  str(tmp_path / "**" / "x.mp4"), "--checkpoint", str(run_dir)])
     assert result.exit_code == 1 and result.stdout == ""
     assert "empty: no clips matched" in result.output and "x.mp4: no clips matched" in result.output
+    early = runner.invoke(app, ["translate", str(tmp_path / "empty"), "--checkpoint", str(tmp_path / "no-such-run")])
+    assert early.exit_code == 1 and "empty: no clips matched" in early.output  # before any checkpoint is read
     nested = tmp_path / "a" / "b"
     nested.mkdir(parents=True)
     shutil.copy(videos / "test_00000.mp4", nested / "clip.mp4")

@@ -27,12 +27,14 @@ def translate(
 ) -> None:
     """Translate sign clips with the preprocessing the checkpoint was trained with; exit 1 if any clip failed."""
     from isltk.evaluation.inference import (
+        VIDEO_SUFFIXES,
         expand_clips,
         latest_best_checkpoint,
         load_translator,
         translate_clips,
     )
 
+    expand_clips(clips, VIDEO_SUFFIXES | {".pose"})  # a pattern or folder without any clip fails before the model loads
     if checkpoint is None:
         runs_dir = TrainingConfig().runs_dir
         if config is not None or default_config_path().is_file():
