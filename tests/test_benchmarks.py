@@ -25,7 +25,7 @@ SMOKE = {
     "bench_gpu_check.py": (["--dry", "--out", "{tmp}"], "written:"),
     "bench_generalisation.py": (["--out", "{tmp}", "--clips", "6", "2", "2", "--set", "training.num_epochs=1",
                                  "--set", "training.batch_size=2"], "total"),
-    "bench_hand_shape.py": (["--steps", "2", "--seeds", "0", "--variants", ""], "forehead pair"),
+    "bench_hand_shape.py": (["--steps", "2", "--seeds", "0", "--variants", "data.keypoints=pose_files,data.hand_crop_px=16"], "forehead pair"),
     "bench_keypoints.py": (["--clips", "1", "--seconds", "0.5", "--workers", "1"], "prepare with keypoints / without"),
     "bench_learning.py": (["--out", "{tmp}", "--clips", "6", "2", "4", "--no-glosses", *LEARNING_SETS], "validation BLEU-4 by step"),
     "bench_inference.py": (["--preset", "tiny", "--batch", "2", "--frames", "4", "--repeats", "1", "--vocab", "50"], "beam 4 / beam 1"),
