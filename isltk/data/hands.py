@@ -17,14 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from isltk.data.keypoints import (
-    HAND_OFFSETS,
-    HAND_POINTS,
-    LEFT_HAND,
-    LEFT_SHOULDER,
-    RIGHT_HAND,
-    RIGHT_SHOULDER,
-)
+from isltk.data.keypoints import HAND_OFFSETS, LEFT_HAND, RIGHT_HAND, hand_points, shoulder_width
 
 SUFFIX = ".hands.jpgs.npz"
 HANDS = (LEFT_HAND, RIGHT_HAND)
@@ -43,11 +36,10 @@ def hands_found(found: np.ndarray) -> np.ndarray:
 
 def crop_boxes(xy: np.ndarray, found: np.ndarray) -> np.ndarray:
     """(T, 75, 2) pixels + (T, 75) found -> (T, 2, 3) boxes (centre x, centre y, side) per frame and hand."""
-    both = found[:, LEFT_SHOULDER] & found[:, RIGHT_SHOULDER]
-    shoulder = float(np.median(np.linalg.norm(xy[both, LEFT_SHOULDER] - xy[both, RIGHT_SHOULDER], axis=-1))) if both.any() else 0.0
+    shoulder = shoulder_width(xy, found)
     boxes = np.zeros((len(xy), len(HANDS), 3), np.float32)
     for h, hand in enumerate(HANDS):
-        points = slice(HAND_OFFSETS[hand], HAND_OFFSETS[hand] + len(HAND_POINTS))
+        points = hand_points(hand)
         for t in range(len(xy)):
             seen = xy[t, points][found[t, points]]
             if not len(seen):

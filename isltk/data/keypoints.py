@@ -128,6 +128,18 @@ def sampled(pose, sampling: FrameSampling, frames: int | None = None):  # noqa: 
     return select_frames(pose, pick_frames(np.arange(count) / fps, count / fps, wanted))
 
 
+def hand_points(hand: str) -> slice:
+    """Where a hand's 21 points sit among the model's 75 (body, left hand, right hand)."""
+    return slice(HAND_OFFSETS[hand], HAND_OFFSETS[hand] + len(HAND_POINTS))
+
+
+def shoulder_width(xy: np.ndarray, found: np.ndarray) -> float:
+    """(T, 75, 2) pixels + (T, 75) found -> the clip's median shoulder width in pixels over the frames where both
+    shoulders were found (a body's size, whatever its hands do); 0.0 when they never were."""
+    both = found[:, LEFT_SHOULDER] & found[:, RIGHT_SHOULDER]
+    return float(np.median(np.linalg.norm(xy[both, LEFT_SHOULDER] - xy[both, RIGHT_SHOULDER], axis=-1))) if both.any() else 0.0
+
+
 def normalize(xy: np.ndarray, found: np.ndarray) -> np.ndarray:
     """(T, 75, 2) pixels + (T, 75) found -> (T, 75, CHANNELS) float32 model input; see the module docstring.
 
@@ -137,7 +149,7 @@ def normalize(xy: np.ndarray, found: np.ndarray) -> np.ndarray:
     if both.any():
         left, right = xy[both, LEFT_SHOULDER], xy[both, RIGHT_SHOULDER]
         centre = np.median((left + right) / 2, axis=0)
-        unit = float(np.median(np.linalg.norm(left - right, axis=-1)))
+        unit = shoulder_width(xy, found)
     else:
         seen = xy[found]
         centre = seen.mean(0) if len(seen) else np.zeros(2, np.float32)

@@ -20,15 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from isltk.data.keypoints import (
-    BODY_POINTS,
-    HAND_OFFSETS,
-    HAND_POINTS,
-    LEFT_HAND,
-    LEFT_SHOULDER,
-    RIGHT_HAND,
-    RIGHT_SHOULDER,
-)
+from isltk.data.keypoints import BODY_POINTS, HAND_POINTS, LEFT_HAND, RIGHT_HAND, hand_points, shoulder_width
 
 LOSE, REFIND = 0.08, 0.25
 LOST_SHARE = LOSE / (LOSE + REFIND)
@@ -51,12 +43,12 @@ def as_detected(points: np.ndarray, confidence: np.ndarray, seed: int) -> tuple[
     """(T, 75, 3) exact pixels + (T, 75) confidence (body, left hand, right hand) -> the same as a detector reports
     them: jittered, each hand lost in runs (points 0, confidence 0)."""
     rng = np.random.default_rng([seed, DETECTOR_STREAM])  # not the renderer's stream: the frames stay as they were
-    shoulder = float(np.median(np.linalg.norm(points[:, LEFT_SHOULDER, :2] - points[:, RIGHT_SHOULDER, :2], axis=-1)))
+    shoulder = shoulder_width(points[..., :2], confidence > 0)
     points, confidence = points.copy(), confidence.copy()
     frames = len(points)
     points[:, : len(BODY_POINTS), :2] += rng.normal(0, POINT_JITTER * shoulder, (frames, len(BODY_POINTS), 2))
     for hand in (LEFT_HAND, RIGHT_HAND):
-        part = slice(HAND_OFFSETS[hand], HAND_OFFSETS[hand] + len(HAND_POINTS))
+        part = hand_points(hand)
         shift = rng.normal(0, HAND_SHIFT * shoulder, (frames, 1, 2))
         points[:, part, :2] += shift + rng.normal(0, POINT_JITTER * shoulder, (frames, len(HAND_POINTS), 2))
         lost = lost_runs(frames, rng)
