@@ -90,7 +90,8 @@ def main() -> None:
         reencode_h264(root / "corpus" / "videos")
         base = [f"data.video_dir={root / 'corpus' / 'videos'}", f"data.csv_path={root / 'corpus' / 'sentences.csv'}",
                 "data.image_size=224", "data.sample_fps=12.5", "data.max_frames=128", f"training.runs_dir={root / 'runs'}",
-                f"training.num_workers={args.workers}", f"training.batch_size={args.batch_size}", "training.total_steps=1000"]
+                f"training.num_workers={args.workers}", f"training.batch_size={args.batch_size}", "training.total_steps=1000",
+                "data.keypoints=none", "data.hand_crop_px=0"]  # the frames' storage is what this measures
         sizes = {}
         for name, extra in (("npy", ["data.cache_format=npy"]), ("jpeg q90", ["data.cache_format=jpeg", "data.jpeg_quality=90"]),
                             ("jpeg q75", ["data.cache_format=jpeg", "data.jpeg_quality=75"])):

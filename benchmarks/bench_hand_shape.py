@@ -1,6 +1,6 @@
 """Can the frame encoder read a held hand shape on a signer it has never seen? Frame encoders side by side.
 
-    .venv/bin/python benchmarks/bench_hand_shape.py [--steps 400] [--seeds 0 1] [--variants "" encoder.conv_stem_width=16 ...]
+    .venv/bin/python benchmarks/bench_hand_shape.py [--steps 400] [--seeds 0 1] [--variants "" "data.keypoints=none,data.hand_crop_px=0" ...]
 
 The six greetings of `isltk synth --style signing` are held still, and pairs of them differ only by hand
 shape at one place (HELLO/BYE: flat vs O hands at the waist; SORRY/GOOD-MORNING: flat vs spread at the
@@ -12,10 +12,11 @@ forehead pair alone, the hardest: flat vs spread fingers over a skin-coloured fa
 signer), per variant, measured side by side in one run, with the encoder's training time per step. It
 isolates the frame encoder: the learning test (bench_learning.py) shows what the whole translator makes of
 it. A variant is a comma-separated list of config overrides on configs/signing.yaml ("" is the preset as
-shipped); frames are rendered at each variant's data.image_size. A variant with `data.hand_crop_px` (e.g.
-"data.keypoints=pose_files,data.hand_crop_px=32") also cuts each frame's hand crops where the keypoints place them,
-as a detector reports them (isltk.synth.detector: a hand lost in ~24% of frames gets the missing-hand vector),
-and adds the translator's hand encoder to the frame encoder.
+shipped); frames are rendered at each variant's data.image_size. A variant with `data.hand_crop_px` (the preset:
+32, read where the corpus ships keypoints) also cuts each frame's hand crops where the keypoints place them, as a
+detector reports them (isltk.synth.detector: a hand lost in ~24% of frames gets the missing-hand vector), and adds
+the translator's hand encoder to the frame encoder; "data.keypoints=none,data.hand_crop_px=0" is the frame encoder
+alone (the preset on a corpus without keypoints). Both are the default variants.
 """
 
 from __future__ import annotations
@@ -168,7 +169,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=400)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
-    parser.add_argument("--variants", nargs="+", default=[""],
+    parser.add_argument("--variants", nargs="+", default=["data.keypoints=none,data.hand_crop_px=0", ""],
                         help='comma-separated config overrides per variant; "" = configs/signing.yaml as shipped')
     args = parser.parse_args()
     torch.set_num_threads(min(2, torch.get_num_threads()))

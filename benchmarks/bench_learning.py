@@ -15,7 +15,8 @@ learns from the sentences alone (pseudo-glosses, `isltk.data.supervision`). Its 
 from the corpus's own gloss column.
 
 The corpus's `videos/*.pose` hold its keypoints as a detector reports them (`isltk.synth.detector`: jittered,
-each hand lost in runs), read with `--set data.keypoints=pose_files`; `--exact-keypoints` writes the exact
+each hand lost in runs), which configs/signing.yaml reads (data.keypoints auto; frames alone: `--set
+data.keypoints=none --set data.hand_crop_px=0`, given an `--out` of its own); `--exact-keypoints` writes the exact
 drawn points instead (an upper bound) to `corpus-exact-keypoints`: give such runs an `--out` of their own.
 """
 

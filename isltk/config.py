@@ -63,17 +63,18 @@ class DataConfig(StrictModel):
     prepare_workers: int | None = Field(None, ge=1, description="processes for prepare; default all cores")
 
     gloss_column: str = Field("gloss", description="generic layout: optional column of space-separated glosses")
-    keypoints: Literal["none", "mediapipe", "pose_files"] = Field(
+    keypoints: Literal["none", "auto", "mediapipe", "pose_files"] = Field(
         "none", description="keypoints stored beside the frames (clips/<key>.pose): none; mediapipe = MediaPipe Holistic "
         "run on every stored frame (`make keypoints` installs it); pose_files = read from each clip's pose-format "
-        "file (iSign's poses: <video path>.pose under data.pose_dir)")
+        "file (iSign's poses: <video path>.pose under data.pose_dir); auto = pose_files when every clip has its "
+        ".pose file, else none (frames only, no hand crops), chosen by prepare and said in one line")
     pose_dir: Path | None = Field(None, description="keypoints pose_files: folder of the .pose files, laid out as "
                                   "data.video_dir (default: data.video_dir itself)")
     pixels: bool = Field(True, description="store and read the frames; false with keypoints pose_files: a pose-only "
                          "corpus (no videos needed), the model reads keypoints alone")
     hand_crop_px: int = Field(0, ge=0, le=224, description="side in pixels of a crop per hand per frame, cut from the "
                               "full-size frame where the keypoints place the hand and read by a hand encoder; 0 = none "
-                              "(needs data.keypoints)")
+                              "(needs data.keypoints; with auto, only when the keypoints are found)")
     keypoint_stream: bool = Field(True, description="the model reads the keypoints as a stream of their own; false: "
                                   "they only place the hand crops (frames + hand crops, no keypoint encoder)")
 

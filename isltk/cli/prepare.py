@@ -72,6 +72,8 @@ def _print_summary(report, show_rejects: int) -> None:  # type: ignore[no-untype
     if report.gloss_vocab_size:
         table.add_row("gloss vocabulary (train split)", f"{report.gloss_vocab_size} glosses")
     table.add_row("supervision (train with this config)", report.supervision)
+    if report.keypoints_choice:
+        table.add_row("inputs (data.keypoints auto)", report.keypoints_choice)
     if report.hands_found is not None:
         table.add_row(f"keypoints ({report.keypoints})", f"at least one hand found in {100 * report.hands_found:.1f}% of stored frames")
     if report.max_length:

@@ -47,6 +47,8 @@ def train(
         stderr.print(f"model: {summary.parameters['total'] / 1e6:.3g} M parameters ({_input_parts(summary.parameters)}), "
                      f"{summary.train_gflop_per_clip:.3g} GFLOP per clip of {frames} frames per training step")
         stderr.print(f"supervision: {info.supervision}", highlight=False)
+        if info.inputs_choice:
+            stderr.print(f"inputs: {info.inputs_choice}", highlight=False)
         if not info.val_clips:
             stderr.print("[yellow]warning:[/] no validation clips: no validation BLEU and no best checkpoint; the newest "
                          "checkpoint is the result (give the CSV a val split or set data.val_fraction)")

@@ -31,6 +31,7 @@ import numpy as np
 from isltk.config import Config, DataConfig
 from isltk.data import cache, hands, holistic, keypoints
 from isltk.data.framestore import FrameFile, frame_path, write_frames
+from isltk.data.inputs import pose_source, resolve_for_rows
 from isltk.data.layouts import RowReject, SourceRow, image_frames, read_rows
 from isltk.data.subword import SubwordVocabulary
 from isltk.data.supervision import run_sign_labels
@@ -117,7 +118,8 @@ class PrepareReport:
     target_tokens_p99: int = 0  # 99th percentile of target length in tokens, BOS and EOS included
     targets_over_max_length: int = 0  # targets longer than decoder.max_length: training cuts them there
     max_length: int = 0
-    keypoints: str = "none"  # data.keypoints
+    keypoints: str = "none"  # data.keypoints, resolved (never auto)
+    keypoints_choice: str = ""  # data.keypoints auto: which it became and why (isltk.data.inputs)
     hands_found: float | None = None  # keypoints: the share of stored frames with at least one hand found, over all clips
     seconds: float = 0.0
 
@@ -135,15 +137,6 @@ def clip_key(clip_id: str) -> str:
     if safe != clip_id or len(safe) > MAX_KEY_LENGTH:  # a long id too: file names stop at 255 bytes
         safe = f"{safe[:80]}-{hashlib.sha1(clip_id.encode()).hexdigest()[:8]}"
     return safe
-
-
-def pose_source(row: SourceRow, data: DataConfig) -> Path:
-    """The row's pose-format file (keypoints pose_files): its video's path under data.pose_dir, ending .pose."""
-    try:
-        relative = row.source.relative_to(Path(os.path.abspath(data.video_dir)))
-    except ValueError:
-        relative = Path(row.source.name)
-    return Path(os.path.abspath(data.poses_dir)) / relative.with_suffix(keypoints.SUFFIX)
 
 
 def source_signature(row: SourceRow, settings: FrameSettings | None = None, pose: Path | None = None) -> list[int]:
@@ -357,9 +350,10 @@ def prepare_cache(
     on_clip: Callable[[ClipOutcome], None] | None = None,
 ) -> PrepareReport:
     """Decode every usable row of the CSV into `data.prepared_dir`; see the module docstring."""
-    data = config.data
     started = time.perf_counter()
-    rows, row_rejects, layout = read_rows(data)  # CSV problems fail here, before any video work
+    rows, row_rejects, layout = read_rows(config.data)  # CSV problems fail here, before any video work
+    resolved = resolve_for_rows(config, rows)  # data.keypoints auto: the .pose files if every clip has one
+    config, data = resolved.config, resolved.config.data
     if data.pixels and not data.video_dir.is_dir():
         raise DataError(f"{data.video_dir}: video folder not found (set data.video_dir)")
     if data.keypoints == "mediapipe":
@@ -369,7 +363,9 @@ def prepare_cache(
     out_dir, settings = data.prepared_dir, FrameSettings.from_data(data)
     lock = claim_cache(out_dir)
     try:
-        return _prepare_locked(config, rows, row_rejects, layout, settings, workers, force, on_start, on_clip, started)
+        report = _prepare_locked(config, rows, row_rejects, layout, settings, workers, force, on_start, on_clip, started)
+        report.keypoints_choice = resolved.line
+        return report
     finally:
         lock.release()
 

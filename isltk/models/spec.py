@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from isltk.config import Config
 from isltk.data import cache
+from isltk.data.inputs import resolve as resolve_inputs
 from isltk.data.supervision import run_sign_labels
 from isltk.errors import IsltkError
 from isltk.models.translator import ModelConfig
@@ -42,4 +43,5 @@ def vocabulary_sizes(config: Config) -> VocabularySizes:
 def model_config(config: Config, sizes: VocabularySizes | None = None) -> ModelConfig:
     """The ModelConfig `train` builds for this config (sizes default to `vocabulary_sizes(config)`)."""
     sizes = sizes or vocabulary_sizes(config)
+    config = resolve_inputs(config).config  # data.keypoints auto: the streams prepare chose (or would choose)
     return ModelConfig.from_config(config, sizes.target, sizes.gloss, sizes.ordered_glosses)

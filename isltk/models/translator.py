@@ -61,6 +61,8 @@ class ModelConfig(StrictModel):
         signing order (real glosses), which CTC needs."""
         heads = tuple(name for name in GLOSS_HEADS if name in config.training.gloss_losses.active()) if gloss_vocab_size else ()
         mean, std = pixel_normalization(config.encoder)
+        if config.data.keypoints == "auto":  # the streams depend on the corpus's files
+            raise ValueError("data.keypoints auto is resolved against the corpus first (isltk.data.inputs.resolve)")
         with_keypoints = config.data.keypoints != "none" and config.data.keypoint_stream
         return cls(encoder=config.encoder, temporal=config.temporal, decoder=config.decoder,
                    image_size=config.data.image_size, vocab_size=vocab_size, gloss_vocab_size=gloss_vocab_size if heads else 0,

@@ -39,6 +39,7 @@ from isltk.data.dataset import (
     quiet_worker,
     sequential_loader,
 )
+from isltk.data.inputs import resolve as resolve_inputs
 from isltk.data.supervision import SignLabels, run_sign_labels
 from isltk.errors import CheckpointError, IsltkError
 from isltk.fsutil import FolderLock
@@ -120,6 +121,7 @@ class RunStart:
     val_clips: int
     model_config: ModelConfig  # the model being trained, for the printed summary
     supervision: str  # e.g. "pseudo-glosses from 57 words: frame + memory multiple-instance losses"
+    inputs_choice: str = ""  # data.keypoints auto: what it became (isltk.data.inputs); "" otherwise
 
 
 @dataclass
@@ -161,7 +163,8 @@ def describe_supervision(labels: SignLabels, model_cfg: ModelConfig) -> str:
 class Trainer:
     def __init__(self, config: Config, run_dir: Path | None = None, resume: str | None = None,
                  callbacks: Callbacks | None = None) -> None:
-        self.cfg = config
+        resolved = resolve_inputs(config)  # data.keypoints auto: what prepare chose, stored in every checkpoint
+        self.cfg, self.inputs_choice = resolved.config, resolved.line
         self.info = init_distributed("cuda" if config.training.device != "cpu" and torch.cuda.is_available() else "cpu")
         self.device = pick_device(config.training.device, self.info.local_rank, "training.device")
         if self.device.type == "cpu":
@@ -415,7 +418,7 @@ class Trainer:
             self.callbacks.on_start(RunStart(self.run_dir, str(self.device), self.info.world,
                                              str(amp).replace("torch.", "") if amp else "fp32", self.steps_per_epoch,
                                              self.total_steps, state.step, self.resume_changes, len(self.train_set), len(self.val_set), self.model_cfg,
-                                             describe_supervision(self.labels, self.model_cfg)))
+                                             describe_supervision(self.labels, self.model_cfg), self.inputs_choice))
         window_start, window_clips = time.perf_counter(), 0
         while state.epoch < t.num_epochs and state.step < self.total_steps:
             freeze = self.cfg.encoder.freeze_epochs
