@@ -79,3 +79,10 @@ def test_a_corpus_without_poses_prepares_the_frames_only_cache_it_did_before(sim
     assert trainer.cfg.data.keypoints == "none" and trainer.cfg.data.hand_crop_px == 0
     assert not trainer.model_cfg.keypoint_points and not trainer.model_cfg.hand_crop_px
     assert resolve(cfg).config.data.keypoints == "none"  # check-hardware reads the same choice back
+
+
+def test_before_prepare_and_without_a_csv_check_hardware_counts_every_stream(tmp_path: Path) -> None:
+    cfg = auto(tmp_path, tmp_path / "runs", tmp_path / "prepared")  # no CSV, no videos here
+    planned = resolve(cfg)
+    assert (planned.config.data.keypoints, planned.config.data.hand_crop_px) == ("pose_files", 16)
+    assert "counted with keypoints and hand crops" in planned.line and "sentences.csv" in planned.line

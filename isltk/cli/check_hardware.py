@@ -62,6 +62,10 @@ def _print_tables(cfg: Config, plan: HardwarePlan) -> None:
         params.add_row(part, f"{count / 1e6:,.1f} M")
     stdout.print(params)
     stdout.print(f"clip lengths from {est.lengths.source}")
+    from isltk.data.inputs import resolve as resolve_inputs
+
+    if choice := resolve_inputs(cfg).line:  # data.keypoints auto: which streams are counted
+        stdout.print(f"inputs: {choice}")
     stdout.print(f"training FLOPs per clip ({est.lengths.time_frames} frames, forward + backward, torch.utils.flop_counter): "
                  f"{est.train_gflop_per_clip:,.0f} GFLOP")
     memory = Table(title=f"memory per GPU at batch {cfg.training.batch_size} x {est.lengths.memory_frames} frames, {own.name} "

@@ -73,7 +73,7 @@ def resolve(config: Config) -> ResolvedInputs:
         return ResolvedInputs(with_keypoints(config, mode, crops), f"auto -> {mode}, as prepared in {data.prepared_dir}")
     try:
         rows = read_rows(data)[0]
-    except (IsltkError, OSError):
+    except (IsltkError, OSError) as exc:
         return ResolvedInputs(with_keypoints(config, "pose_files"),
-                              "auto, not prepared yet and the CSV unreadable: counted with keypoints and hand crops")
+                              f"auto, counted with keypoints and hand crops (not prepared yet, and {exc})")
     return resolve_for_rows(config, rows)
