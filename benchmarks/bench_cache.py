@@ -119,7 +119,7 @@ def main() -> None:
             trainer.train_step([batch])
         step_rate = sum(len(b["tokens"]) for b in batches[1:]) / (time.perf_counter() - start)
         print(f"loader ({args.workers} workers, JPEG q90, augmentation on): {load_rate:.1f} clips/s; "
-              f"training step (configs/signing.yaml at 224 px): {step_rate:.1f} clips/s -> loader/step = {load_rate / step_rate:.1f}x")
+              f"training step (configs/signing.yaml, frames only, at 224 px): {step_rate:.1f} clips/s -> loader/step = {load_rate / step_rate:.1f}x")
 
         vocab = cache.load_text_vocabulary(cfg.data.prepared_dir)
         lengths = clip_lengths(PreparedClips(cfg.data.prepared_dir, "train", vocab, Augment(None), 24).records)
