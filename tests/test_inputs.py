@@ -11,6 +11,7 @@ from isltk.data import cache
 from isltk.data.inputs import resolve, resolve_for_rows
 from isltk.data.layouts import read_rows
 from isltk.data.prepare import FrameSettings, prepare_cache
+from isltk.errors import DataError
 from isltk.models.spec import model_config
 from isltk.synth.signing import make_signing_corpus
 from tests.conftest import micro_config
@@ -63,6 +64,13 @@ def test_a_corpus_with_poses_trains_the_hand_streams_and_the_checkpoint_names_th
     assert (planned.keypoint_points, planned.hand_crop_px) == (trainer.model_cfg.keypoint_points, 16)
     result = trainer.fit()
     assert read_meta(result.last_checkpoint)["config"]["data"]["keypoints"] == "pose_files"  # translate prepares a new clip the same way
+    missing = next((signing / "videos").glob("*.pose"))
+    missing.rename(tmp_path / missing.name)
+    try:  # a .pose file gone since: the cache is not rebuilt as frames only behind the user's back, and the refusal says why
+        with pytest.raises(DataError, match=r"keypoints: pose_files -> none.*1 of 10 clips have no \.pose file"):
+            prepare_cache(cfg, workers=1)
+    finally:
+        (tmp_path / missing.name).rename(missing)
 
 
 def test_a_corpus_without_poses_prepares_the_frames_only_cache_it_did_before(simple_corpus: Path, tmp_path: Path) -> None:

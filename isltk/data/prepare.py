@@ -272,8 +272,9 @@ def _existing(clips_dir: Path, row: SourceRow, signature: list[int], shape: tupl
 STORAGE_KEYS = ("cache_format", "jpeg_quality")
 
 
-def _check_settings(out_dir: Path, settings: FrameSettings, force: bool) -> int:
-    """Refuse a cache built with other frame settings; convert one that differs only in storage (returns clips converted)."""
+def _check_settings(out_dir: Path, settings: FrameSettings, force: bool, choice: str = "") -> int:
+    """Refuse a cache built with other frame settings; convert one that differs only in storage (returns clips converted).
+    `choice`: how data.keypoints auto was resolved, said with a refusal it caused (e.g. a .pose file now missing)."""
     settings_path = out_dir / cache.SETTINGS_FILE
     wanted = {"format": cache.CACHE_FORMAT, **settings.fingerprint()}
     converted = 0
@@ -285,8 +286,8 @@ def _check_settings(out_dir: Path, settings: FrameSettings, force: bool) -> int:
         elif old != new:
             changed = ", ".join(f"{k}: {old.get(k)} -> {v}" for k, v in new.items() if old.get(k) != v)
             raise DataError(
-                f"{out_dir}: prepared with other settings ({changed}); choose another data.prepared_dir "
-                "or re-run with --force to rebuild it"
+                f"{out_dir}: prepared with other settings ({changed}{'; data.keypoints ' + choice if choice else ''}); "
+                "choose another data.prepared_dir or re-run with --force to rebuild it"
             )
     if force and cache.clips_dir(out_dir).is_dir():
         for path in cache.clips_dir(out_dir).iterdir():
@@ -363,9 +364,8 @@ def prepare_cache(
     out_dir, settings = data.prepared_dir, FrameSettings.from_data(data)
     lock = claim_cache(out_dir)
     try:
-        report = _prepare_locked(config, rows, row_rejects, layout, settings, workers, force, on_start, on_clip, started)
-        report.keypoints_choice = resolved.line
-        return report
+        return _prepare_locked(config, rows, row_rejects, layout, settings, workers, force, on_start, on_clip, started,
+                               resolved.line)
     finally:
         lock.release()
 
@@ -384,15 +384,16 @@ def claim_cache(out_dir: Path) -> FolderLock:
 
 def _prepare_locked(config: Config, rows: list[SourceRow], row_rejects: list[RowReject], layout: str, settings: FrameSettings,
                     workers: int | None, force: bool, on_start: Callable[[int, int], None] | None,
-                    on_clip: Callable[[ClipOutcome], None] | None, started: float) -> PrepareReport:
+                    on_clip: Callable[[ClipOutcome], None] | None, started: float, choice: str) -> PrepareReport:
     data = config.data
     out_dir = data.prepared_dir
     clips_dir = cache.clips_dir(out_dir)
     clips_dir.mkdir(parents=True, exist_ok=True)
-    converted = _check_settings(out_dir, settings, force)
+    converted = _check_settings(out_dir, settings, force, choice)
     remove_stale_temps(clips_dir)
 
-    report = PrepareReport(out_dir, layout, len(rows) + len(row_rejects), rejects=list(row_rejects), converted=converted)
+    report = PrepareReport(out_dir, layout, len(rows) + len(row_rejects), rejects=list(row_rejects), converted=converted,
+                           keypoints_choice=choice)
     shape = (settings.frames or -1, settings.image_size, settings.image_size, 3)
     jobs: list[Job] = []
     decode_rejects: dict[str, str] = {}
