@@ -30,8 +30,8 @@ def check_hardware(
     """
     from isltk.hardware.plan import plan_hardware, probe_against_prediction
 
-    cfg = read_config(config, set_)
-    plan = plan_hardware(cfg, gpu)
+    plan = plan_hardware(read_config(config, set_), gpu)
+    cfg = plan.config  # data.keypoints auto resolved
     facts = plan.facts
     if probe:
         measured = probe_against_prediction(cfg, plan)
@@ -62,10 +62,8 @@ def _print_tables(cfg: Config, plan: HardwarePlan) -> None:
         params.add_row(part, f"{count / 1e6:,.1f} M")
     stdout.print(params)
     stdout.print(f"clip lengths from {est.lengths.source}")
-    from isltk.data.inputs import resolve as resolve_inputs
-
-    if choice := resolve_inputs(cfg).line:  # data.keypoints auto: which streams are counted
-        stdout.print(f"inputs: {choice}")
+    if plan.inputs:  # data.keypoints auto: which streams are counted
+        stdout.print(f"inputs: {plan.inputs}")
     stdout.print(f"training FLOPs per clip ({est.lengths.time_frames} frames, forward + backward, torch.utils.flop_counter): "
                  f"{est.train_gflop_per_clip:,.0f} GFLOP")
     memory = Table(title=f"memory per GPU at batch {cfg.training.batch_size} x {est.lengths.memory_frames} frames, {own.name} "

@@ -243,9 +243,6 @@ def clip_inputs(loaded: LoadedTranslator, path: Path) -> ClipItem:
         pose, pose_path = holistic.extract(clip.raw, len(clip.raw) / clip.duration_s), path
     elif data.keypoints == "pose_files":
         pose_path = path.with_suffix(keypoints.SUFFIX)
-        if not pose_path.is_file():
-            raise DataError(f"{pose_path}: pose file not found; this model was trained on keypoints from .pose files, so "
-                            "each clip needs its .pose file beside it")
         pose = keypoints.sampled(keypoints.read_pose(pose_path), sampling, len(clip.frames) if clip is not None else None)
     frames = clip.frames if clip is not None else None
     points = crops = found = None

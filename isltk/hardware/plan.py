@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from isltk.config import Config
+from isltk.data.inputs import resolve as resolve_inputs
 from isltk.hardware.catalog import CATALOG, GPU, find_gpu
 from isltk.hardware.estimate import (
     ASSUMED_MFU,
@@ -58,9 +59,13 @@ class HardwarePlan:
     fits: bool
     rows: list[GpuRow]  # one per GPU compared
     facts: dict[str, Any]  # everything above, JSON-ready
+    config: Config  # the config planned: data.keypoints auto resolved once (isltk.data.inputs), for the probe too
+    inputs: str  # how data.keypoints auto was resolved; "" when it is not auto
 
 
 def plan_hardware(cfg: Config, gpu_names: list[str] | None = None) -> HardwarePlan:
+    resolved = resolve_inputs(cfg)  # before prepare this reads the CSV and stats every .pose file: once, here
+    cfg = resolved.config
     own = find_gpu(cfg.hardware.gpu)
     others = [find_gpu(n) for n in gpu_names] if gpu_names else list(CATALOG.values())
     gpus = [own] + [g for g in others if g != own]
@@ -76,13 +81,13 @@ def plan_hardware(cfg: Config, gpu_names: list[str] | None = None) -> HardwarePl
                            round(est.epoch_hours(g, est.lengths.clips, ckpt_on or not plain), 3), g.peak_tflops))
     facts = {
         "config_gpu": own.name, "batch_per_gpu": batch, "frames": est.lengths.memory_frames, "mean_frames": est.lengths.time_frames,
-        "lengths_from": est.lengths.source, "image_size": cfg.data.image_size,
+        "lengths_from": est.lengths.source, "inputs": resolved.line, "image_size": cfg.data.image_size,
         "num_gpus": cfg.hardware.num_gpus, "activation_checkpointing": ckpt_on, "fits": fits,
         "parameters": est.parameters, "train_gflop_per_clip": round(est.train_gflop_per_clip, 2),
         "memory_bytes": breakdown.lines, "total_bytes": breakdown.total, "gpus": [asdict(r) for r in rows],
         "epoch_estimate": {"clips": est.lengths.clips, "assumed_mfu": ASSUMED_MFU, "note": "an estimate, not a measurement"},
     }
-    return HardwarePlan(est, own, breakdown, fits, rows, facts)
+    return HardwarePlan(est, own, breakdown, fits, rows, facts, cfg, resolved.line)
 
 
 def probe_against_prediction(cfg: Config, plan: HardwarePlan) -> ProbeComparison:
