@@ -14,7 +14,8 @@ isolates the frame encoder: the learning test (bench_learning.py) shows what the
 it. A variant is a comma-separated list of config overrides on configs/signing.yaml ("" is the preset as
 shipped); frames are rendered at each variant's data.image_size. A variant with `data.hand_crop_px` (the preset:
 32, read where the corpus ships keypoints) also cuts each frame's hand crops where the keypoints place them, as a
-detector reports them (isltk.synth.detector: a hand lost in ~24% of frames gets the missing-hand vector), and adds
+detector reports them (isltk.synth.detector: a hand lost in ~24% of frames is placed from the body model's wrist and
+knuckles, as prepare places it), and adds
 the translator's hand encoder to the frame encoder; "data.keypoints=none,data.hand_crop_px=0" is the frame encoder
 alone (the preset on a corpus without keypoints). Both are the default variants.
 """
@@ -60,7 +61,7 @@ def jpeg(image: np.ndarray) -> np.ndarray:
 
 def greeting_frames(signers: list[int], clips: int, size: int, crop_px: int = 0) -> Frames:
     """One frame per greeting clip; with `crop_px`, its hand crops placed by the keypoints as a detector reports
-    them (isltk.synth.detector: a hand lost in ~24% of frames has no crop), cut as `prepare` cuts them."""
+    them (isltk.synth.detector: a hand lost in ~24% of frames), cut as `prepare` cuts them."""
     images, labels, signer_ids, crops, found = [], [], [], [], []
     for signer_id in signers:
         signer = make_signer(signer_id)
@@ -73,7 +74,7 @@ def greeting_frames(signers: list[int], clips: int, size: int, crop_px: int = 0)
                     points, confidence = as_detected(points[:1], confidence[:1], seed)
                     seen = confidence > 0
                     crops.append(np.stack([jpeg(c) for c in hands.clip_crops([frame], points[..., :2], seen, crop_px)[0]]))
-                    found.append(hands.hands_found(seen)[0])
+                    found.append(hands.crop_found(seen)[0])
                 height, width = frame.shape[:2]
                 side = min(height, width)
                 top, left = (height - side) // 2, (width - side) // 2

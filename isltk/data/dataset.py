@@ -27,7 +27,7 @@ from isltk.data.cache import (
     storage_format,
 )
 from isltk.data.framestore import FrameFile
-from isltk.data.hands import hands_found
+from isltk.data.hands import crop_found
 from isltk.data.keypoints import clip_keypoints
 from isltk.data.supervision import SignLabels
 from isltk.data.vocab import TextVocabulary
@@ -159,7 +159,7 @@ class PreparedClips(Dataset):
     def hand_crops(self, index: int, rng: np.random.Generator | None, picked: np.ndarray | None,
                    points: np.ndarray | None) -> tuple[torch.Tensor, torch.Tensor]:
         """The picked frames' hand crops (T, 2, S, S, 3), colour-jittered like frames (gains of their own), and
-        whether each hand was found (its wrist keypoint)."""
+        whether each hand's crop was placed (isltk.data.hands.crop_found: the hand's points or the body's)."""
         stored = FrameFile(clip_hands_path(self.dir, self.records[index]["key"]))
         frames = np.arange(len(stored) // 2) if picked is None else np.asarray(picked)
         crops = stored.read(np.stack([2 * frames, 2 * frames + 1], axis=1).ravel())
@@ -167,7 +167,7 @@ class PreparedClips(Dataset):
             gains = rng.uniform(1 - self.augment.color_jitter, 1 + self.augment.color_jitter, 3).astype(np.float32)
             crops = np.clip(crops * gains, 0, 255).astype(np.uint8)
         assert points is not None  # crops need keypoints (config rule)
-        found = hands_found(points[..., -1] > 0)
+        found = crop_found(points[..., -1] > 0)
         return torch.from_numpy(crops.reshape(len(frames), 2, *crops.shape[1:])), torch.from_numpy(found)
 
 

@@ -50,6 +50,7 @@ MODEL_POINTS = sum(len(HOLISTIC[c]) for c in MODEL_COMPONENTS)  # 75
 CHANNELS = 5  # x, y relative to the body; x, y relative to the point's own wrist (hands; 0 for the body); found
 LEFT_SHOULDER, RIGHT_SHOULDER = BODY_POINTS.index("LEFT_SHOULDER"), BODY_POINTS.index("RIGHT_SHOULDER")
 HAND_OFFSETS = {LEFT_HAND: len(BODY_POINTS), RIGHT_HAND: len(BODY_POINTS) + len(HAND_POINTS)}
+VISIBLE = 0.5  # a body point's confidence is MediaPipe's visibility: below its own cut-off (0.5) it is hidden or out of view
 
 
 def keypoints_path(clips_dir: Path, key: str) -> Path:
@@ -101,7 +102,11 @@ def read_pose(path: Path):  # noqa: ANN201 -- a pose_format.Pose
 
 
 def model_points(pose, source: Path | str = "pose") -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001
-    """(x, y) in pixels (T, 75, 2) float32 and found (T, 75) bool of `MODEL_COMPONENTS`, first person only."""
+    """(x, y) in pixels (T, 75, 2) float32 and found (T, 75) bool of `MODEL_COMPONENTS`, first person only.
+
+    Holistic's body model reports all 33 points whenever it finds a body, each with a visibility: a point below
+    `VISIBLE` (a wrist below the frame's edge, a hip under the table) is not found. A hand point is found when the
+    hand model reported its hand (confidence 1)."""
     names = [c.name for c in pose.header.components]
     missing = [c for c in MODEL_COMPONENTS if c not in names]
     if missing:
@@ -111,7 +116,10 @@ def model_points(pose, source: Path | str = "pose") -> tuple[np.ndarray, np.ndar
     data = picked.body.data[:, 0]  # (T, P, dims) masked
     xy = np.ma.getdata(data)[..., :2].astype(np.float32)
     mask = np.ma.getmaskarray(data)[..., :2].any(-1)
-    found = (~mask) & (np.asarray(picked.body.confidence[:, 0]) > 0) & np.isfinite(xy).all(-1)
+    confidence = np.asarray(picked.body.confidence[:, 0])
+    seen = confidence > 0
+    seen[:, : len(BODY_POINTS)] = confidence[:, : len(BODY_POINTS)] >= VISIBLE
+    found = (~mask) & seen & np.isfinite(xy).all(-1)
     return np.where(found[..., None], xy, 0).astype(np.float32), found
 
 

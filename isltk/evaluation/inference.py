@@ -251,7 +251,7 @@ def clip_inputs(loaded: LoadedTranslator, path: Path) -> ClipItem:
         points = keypoints.normalize(xy, seen)
         if data.hand_crop_px:
             assert clip is not None and clip.raw is not None
-            crops, found = hands.clip_crops(clip.raw, xy, seen, data.hand_crop_px), hands.hands_found(seen)
+            crops, found = hands.clip_crops(clip.raw, xy, seen, data.hand_crop_px), hands.crop_found(seen)
     if not data.time_based:
         picked = frame_indices(len(frames) if frames is not None else len(points), data.num_frames, None)
         frames, points, crops, found = (None if a is None else a[picked] for a in (frames, points, crops, found))
