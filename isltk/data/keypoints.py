@@ -10,7 +10,8 @@ are left out. Coordinates are normalised as pose-based sign language work does, 
 shoulders' centre is the origin and their distance the unit, taken per clip (the median over the frames where
 both shoulders were found, so one bad frame does not move the others); each hand point also gets its offset
 from its own wrist (the hand's shape whatever its place). A point not found (confidence 0: a hand out of view,
-a frame where the detector failed) is zeroed *and* marked in a `found` channel, never silently zero-filled.
+a frame where the detector failed; a body point below MediaPipe's visibility cut-off) is zeroed *and* marked in
+a `found` channel, never silently zero-filled.
 
 Holistic's point names are written out here: pose-format's own holistic helper imports MediaPipe at import
 time, and reading or writing a `.pose` file must not need it.
