@@ -15,8 +15,7 @@ it. A variant is a comma-separated list of config overrides on configs/signing.y
 shipped); frames are rendered at each variant's data.image_size. A variant with `data.hand_crop_px` (the preset:
 32, read where the corpus ships keypoints) also cuts each frame's hand crops where the keypoints place them, as a
 detector reports them (isltk.synth.detector: a hand lost in ~24% of frames is placed from the body model's wrist and
-knuckles, as prepare places it), and adds
-the translator's hand encoder to the frame encoder; "data.keypoints=none,data.hand_crop_px=0" is the frame encoder
+knuckles, as prepare places it), and adds the translator's hand encoder to the frame encoder; "data.keypoints=none,data.hand_crop_px=0" is the frame encoder
 alone (the preset on a corpus without keypoints). Both are the default variants.
 """
 

@@ -62,8 +62,8 @@ def _print_tables(cfg: Config, plan: HardwarePlan) -> None:
         params.add_row(part, f"{count / 1e6:,.1f} M")
     stdout.print(params)
     stdout.print(f"clip lengths from {est.lengths.source}")
-    if plan.inputs:  # data.keypoints auto: which streams are counted
-        stdout.print(f"inputs: {plan.inputs}")
+    if plan.facts["inputs"]:  # data.keypoints auto: which streams are counted
+        stdout.print(f"inputs: {plan.facts['inputs']}")
     stdout.print(f"training FLOPs per clip ({est.lengths.time_frames} frames, forward + backward, torch.utils.flop_counter): "
                  f"{est.train_gflop_per_clip:,.0f} GFLOP")
     memory = Table(title=f"memory per GPU at batch {cfg.training.batch_size} x {est.lengths.memory_frames} frames, {own.name} "

@@ -60,7 +60,6 @@ class HardwarePlan:
     rows: list[GpuRow]  # one per GPU compared
     facts: dict[str, Any]  # everything above, JSON-ready
     config: Config  # the config planned: data.keypoints auto resolved once (isltk.data.inputs), for the probe too
-    inputs: str  # how data.keypoints auto was resolved; "" when it is not auto
 
 
 def plan_hardware(cfg: Config, gpu_names: list[str] | None = None) -> HardwarePlan:
@@ -87,7 +86,7 @@ def plan_hardware(cfg: Config, gpu_names: list[str] | None = None) -> HardwarePl
         "memory_bytes": breakdown.lines, "total_bytes": breakdown.total, "gpus": [asdict(r) for r in rows],
         "epoch_estimate": {"clips": est.lengths.clips, "assumed_mfu": ASSUMED_MFU, "note": "an estimate, not a measurement"},
     }
-    return HardwarePlan(est, own, breakdown, fits, rows, facts, cfg, resolved.line)
+    return HardwarePlan(est, own, breakdown, fits, rows, facts, cfg)
 
 
 def probe_against_prediction(cfg: Config, plan: HardwarePlan) -> ProbeComparison:
