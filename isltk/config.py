@@ -97,6 +97,9 @@ class DataConfig(StrictModel):
             raise ValueError("data.val_fraction + data.test_fraction must leave room for a train split (< 1.0)")
         if not self.pixels and self.keypoints != "pose_files":
             raise ValueError("data.pixels false (a pose-only corpus) needs data.keypoints: pose_files, the model's only input")
+        if 0 < self.hand_crop_px < 16:
+            raise ValueError(f"data.hand_crop_px {self.hand_crop_px} is too small for the hand encoder, which halves a crop "
+                             "three times: use 0 (no crops) or at least 16 (the signing preset: 32)")
         if self.hand_crop_px and (self.keypoints == "none" or not self.pixels):
             raise ValueError("data.hand_crop_px needs data.keypoints (they place the crops) and data.pixels (the frames "
                              "they are cut from)")

@@ -250,3 +250,5 @@ def test_hand_crops_are_cut_where_the_keypoints_place_the_hands_and_read_by_the_
 
     with pytest.raises(ValueError, match="keypoint_stream false"):  # without crops the keypoints would go unread
         DataConfig.model_validate(cfg.data.model_dump() | {"hand_crop_px": 0})
+    with pytest.raises(ValueError, match="hand_crop_px 8 is too small"):  # three poolings would leave a 1 px map
+        DataConfig.model_validate(cfg.data.model_dump() | {"hand_crop_px": 8})

@@ -2,8 +2,11 @@
 
 A small conv stack of its own (3x3 convs with max pooling, the pooled stem's recipe: a finger a few pixels wide
 keeps its strength wherever it falls), then a max and a mean over the crop, then a projection to the frame
-feature width. Each hand (left, right) has its own learned side embedding added, and a hand not found in a frame
-is a learned "missing" embedding instead of its (black) crop. The two hands' vectors are summed and added to the
+feature width. Four convs and three poolings give the last one a receptive field of 38 px, wider than a 32 px
+crop, so it sees the hand's outline as a whole (fingers fanned out or together) rather than a patch of it: with
+three convs and two poolings (~18 px) a crop reader trained on 12 signers read one unseen signer's flat and
+spread hands the other way round (docs/experiments/learning.md, "A hand encoder that sees the whole hand").
+Each hand (left, right) has its own learned side embedding added, and a hand not found in a frame is a learned "missing" embedding instead of its (black) crop. The two hands' vectors are summed and added to the
 frame's features, like the keypoint stream.
 """
 
@@ -21,7 +24,8 @@ class HandEncoder(nn.Module):
         self.convs = nn.Sequential(
             nn.Conv2d(3, width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
             nn.Conv2d(width, 2 * width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(2 * width, 4 * width, 3, padding=1), nn.ReLU(),
+            nn.Conv2d(2 * width, 4 * width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(4 * width, 4 * width, 3, padding=1), nn.ReLU(),
         )
         self.project = nn.Sequential(nn.Linear(8 * width, out_dim), nn.LayerNorm(out_dim))
         self.side = nn.Parameter(torch.zeros(2, out_dim))
