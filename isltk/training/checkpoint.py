@@ -48,7 +48,8 @@ PREFIX = "ckpt-"
 # 3: meta.json holds `supervision` (glosses / pseudo_glosses / none); the model config says which gloss heads.
 # 4: the gloss heads are one mapping (model config `gloss_heads`, weights `gloss_heads.<name>.*`); meta.json holds
 #    `familiarity` (the validation clips' memory statistics, or null).
-CHECKPOINT_FORMAT = 4
+# 5: the hand encoder has a fourth conv (weights `hands.convs.9.*`): a format-4 model with hand crops would not load.
+CHECKPOINT_FORMAT = 5
 LOW_SPACE_BYTES = 256 * 2**20  # a failed save with less free space than this is called a full disk
 
 
