@@ -18,6 +18,8 @@ from isltk.presets import PRESETS
 
 DEFAULT_CONFIG_PATH = Path("configs/config.yaml")
 CONFIG_ENV_VAR = "ISLTK_CONFIG"
+# The hand encoder (isltk/models/hand_encoder.py) halves a crop three times: a smaller one leaves a map of 1 px or none.
+MIN_HAND_CROP_PX = 16
 
 
 class StrictModel(BaseModel):
@@ -73,7 +75,8 @@ class DataConfig(StrictModel):
     pixels: bool = Field(True, description="store and read the frames; false with keypoints pose_files: a pose-only "
                          "corpus (no videos needed), the model reads keypoints alone")
     hand_crop_px: int = Field(0, ge=0, le=224, description="side in pixels of a crop per hand per frame, cut from the "
-                              "full-size frame where the keypoints place the hand and read by a hand encoder; 0 = none "
+                              "full-size frame where the keypoints place the hand and read by a hand encoder; 0 = none, "
+                              f"else at least {MIN_HAND_CROP_PX} "
                               "(needs data.keypoints; with auto, only when the keypoints are found)")
     keypoint_stream: bool = Field(True, description="the model reads the keypoints as a stream of their own; false: "
                                   "they only place the hand crops (frames + hand crops, no keypoint encoder)")
@@ -97,9 +100,9 @@ class DataConfig(StrictModel):
             raise ValueError("data.val_fraction + data.test_fraction must leave room for a train split (< 1.0)")
         if not self.pixels and self.keypoints != "pose_files":
             raise ValueError("data.pixels false (a pose-only corpus) needs data.keypoints: pose_files, the model's only input")
-        if 0 < self.hand_crop_px < 16:
+        if 0 < self.hand_crop_px < MIN_HAND_CROP_PX:
             raise ValueError(f"data.hand_crop_px {self.hand_crop_px} is too small for the hand encoder, which halves a crop "
-                             "three times: use 0 (no crops) or at least 16 (the signing preset: 32)")
+                             f"three times: use 0 (no crops) or at least {MIN_HAND_CROP_PX} (the signing preset: 32)")
         if self.hand_crop_px and (self.keypoints == "none" or not self.pixels):
             raise ValueError("data.hand_crop_px needs data.keypoints (they place the crops) and data.pixels (the frames "
                              "they are cut from)")

@@ -6,6 +6,7 @@ feature width. Four convs and three poolings give the last one a receptive field
 crop, so it sees the hand's outline as a whole (fingers fanned out or together) rather than a patch of it: with
 three convs and two poolings (~18 px) a crop reader trained on 12 signers read one unseen signer's flat and
 spread hands the other way round (docs/experiments/learning.md, "A hand encoder that sees the whole hand").
+The three poolings set the smallest crop the config accepts (isltk.config.MIN_HAND_CROP_PX).
 Each hand (left, right) has its own learned side embedding added, and a hand not found in a frame is a learned
 "missing" embedding instead of its (black) crop. The two hands' vectors are summed and added to the frame's
 features, like the keypoint stream.
