@@ -34,6 +34,8 @@ SMOKE = {
     "bench_report.py": (["--clips", "8", "--image-size", "32", "--frames", "4"], "frame strips for"),
     "bench_stem.py": (["--frames", "8", "--repeats", "2", "--variants", ""], "preset"),
     "bench_train.py": (["--preset", "tiny", "--steps", "1", "--warmup", "1"], "MFU"),
+    "bench_workers.py": (["--out", "{tmp}", "--clips", "6", "2", "2", "--steps", "3", "--set", "training.batch_size=2"],
+                         "workers / in-process"),
 }
 NEEDS_KEYPOINTS = {"bench_keypoints.py"}
 
