@@ -33,6 +33,7 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.common import prepare_quietly  # noqa: E402
 from isltk.evaluation.inference import decode_memories, encode_split, load_translator  # noqa: E402
 from isltk.metrics import bleu, word_error_rate  # noqa: E402
 from isltk.synth.signing import make_signing_corpus  # noqa: E402
@@ -70,7 +71,7 @@ def main() -> None:
             f"data.prepared_dir={args.out / ('prepared' + suffix)}", *args.overrides]
     sets = [arg for item in data for arg in ("--set", item)]
     isltk = [sys.executable, "-m", "isltk"]
-    subprocess.run([*isltk, "prepare", "-c", args.config, *sets], check=True, stdout=subprocess.DEVNULL)
+    prepare_quietly(args.config, data)
     run = args.out / ("run" + suffix)
     started = time.perf_counter()
     subprocess.run([*isltk, "train", "-c", args.config, *sets, "--out", str(run)], check=True)

@@ -16,13 +16,13 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.common import prepare_quietly  # noqa: E402
 from isltk.config import load_config  # noqa: E402
 from isltk.synth.signing import make_signing_corpus  # noqa: E402
 from isltk.training.trainer import Callbacks, StepInfo, Trainer  # noqa: E402
@@ -57,8 +57,7 @@ def main() -> None:
         make_signing_corpus(corpus, *args.clips, seed=0, workers=os.cpu_count() or 1)
     data = [f"data.video_dir={corpus / 'videos'}", f"data.csv_path={corpus / 'sentences.csv'}",
             f"data.prepared_dir={args.out / 'prepared'}", *args.overrides]
-    subprocess.run([sys.executable, "-m", "isltk", "prepare", "-c", args.config, *(a for item in data for a in ("--set", item))],
-                   check=True, stdout=subprocess.DEVNULL)
+    prepare_quietly(args.config, data)
     # no validation before the last step, no checkpoint per epoch: only the steps and their loading are timed
     timing = [*data, f"training.total_steps={args.steps}", "training.log_every_steps=1",
               "training.checkpoints.val_every_epochs=1000", "training.checkpoints.keep=1"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +19,12 @@ from isltk.hardware.catalog import CATALOG, GPU
 def signing_variant(variant: str) -> Config:
     """configs/signing.yaml with a variant's comma-separated overrides ("" = the preset as shipped)."""
     return load_config("configs/signing.yaml", [override for override in variant.split(",") if override])
+
+
+def prepare_quietly(config: str, overrides: list[str]) -> None:
+    """`isltk prepare` of the config with `--set` overrides, as a user runs it (a subprocess); its progress hidden."""
+    sets = [arg for item in overrides for arg in ("--set", item)]
+    subprocess.run([sys.executable, "-m", "isltk", "prepare", "-c", config, *sets], check=True, stdout=subprocess.DEVNULL)
 
 
 def synthetic_cache(cfg: Config, clips: int, seed: int = 0) -> Path:
